@@ -1,1 +1,1 @@
-export {};
+export { VLLM_METRICS, TTFT_BUCKETS_SECONDS, TPOT_BUCKETS_SECONDS, PHASE_BUCKETS_SECONDS, oneTwoFiveBuckets } from './vllm-metrics.js';

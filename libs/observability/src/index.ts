@@ -1,1 +1,2 @@
-export {};
+export { createLogger, silentLogger } from './logger.js';
+export type { Logger, LoggerOptions } from './logger.js';
