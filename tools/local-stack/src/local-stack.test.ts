@@ -1,0 +1,19 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+
+describe('the local stack', () => {
+  it('starts four simulated servers, answers the demo request and exits with --once', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const child = spawn(process.execPath, [main, '--once'], { env: { ...process.env, LOCAL_STACK_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(out).toContain(`http://127.0.0.1:${port + 3}/v1`);
+    expect(out).toMatch(/Answer \(40 tokens of simulated text\): \S+/);
+    expect(code).toBe(0);
+  }, 120_000);
+});
