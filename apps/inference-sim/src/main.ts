@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Wiring only: parse options, start the simulated servers, stop them on a signal.
 import { createLogger } from '@llmd/observability';
-import { ConfigError } from './cli/flags.js';
+import { ConfigError } from '@llmd/cli';
 import { runProfile } from './cli/profile.js';
 import { startSimulator } from './cluster.js';
 import { parseOptions } from './options.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseDurationMs } from './cli/flags.js';
+import { ConfigError, parseDurationMs } from '@llmd/cli';
 import { helpText, parseOptions, type SimOptions } from './options.js';
 
 const run = (argv: string[], env: NodeJS.ProcessEnv = {}): SimOptions => {

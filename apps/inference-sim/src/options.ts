@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, parseDurationMs, splitArgs, type FlagArity } from './cli/flags.js';
+import { ConfigError, parseDurationMs, splitArgs, type FlagArity } from '@llmd/cli';
 
 /** Response text the simulator generates: `echo` repeats the prompt, `random` draws built-in sentences. */
 export type ResponseMode = 'echo' | 'random';

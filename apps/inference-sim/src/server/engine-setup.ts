@@ -1,5 +1,5 @@
 import { VllmBlockHasher } from '@llmd/kv-cache';
-import { ConfigError } from '../cli/flags.js';
+import { ConfigError } from '@llmd/cli';
 import {
   derivedNumGpuBlocks,
   EngineOptionsError,

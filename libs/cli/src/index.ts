@@ -1,0 +1,2 @@
+export { ConfigError, parseDurationMs, splitArgs } from './flags.js';
+export type { FlagArity, SplitArgs } from './flags.js';
