@@ -1,0 +1,14 @@
+export type { DatastoreEvent, EndpointDatastore } from './types.js';
+export { InMemoryDatastore, createEndpointMetadata } from './in-memory.js';
+export type { EndpointInit, InMemoryDatastoreOptions } from './in-memory.js';
+export {
+  EndpointsFileError,
+  FILE_DISCOVERY_TYPE,
+  FileDiscovery,
+  MAX_ENDPOINTS_FILE_BYTES,
+  fileDiscoveryParamsSchema,
+  parseEndpointsFile,
+  readEndpointsFileText,
+} from './file-discovery.js';
+export type { FileDiscoveryOptions, FileDiscoveryParams, ParsedEndpointsFile } from './file-discovery.js';
+export { attachScraper } from './scraper-glue.js';
