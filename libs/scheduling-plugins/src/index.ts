@@ -1,1 +1,9 @@
-export {};
+import type { PluginFactory } from '@llmd/scheduling';
+import { BASIC_PLUGINS } from './basic.js';
+import { PREFIX_PLUGINS } from './prefix.js';
+
+export { BASIC_PLUGINS } from './basic.js';
+export { PREFIX_PLUGINS } from './prefix.js';
+
+/** Every built-in scheduling plugin type, for one explicit `registry.register(...BUILTIN_PLUGINS)`. */
+export const BUILTIN_PLUGINS: readonly PluginFactory[] = [...BASIC_PLUGINS, ...PREFIX_PLUGINS];

@@ -16,7 +16,8 @@ export interface SimProcess extends AsyncDisposable {
 
 /**
  * Starts the built simulator (`apps/inference-sim/dist/main.js`) with `args` plus loopback and a
- * free port, and resolves once it logs the URLs it listens on. Needs `nx build inference-sim` first.
+ * free port, and resolves once it logs the URLs it listens on (at level info: do not pass a higher
+ * `--log-level`). Needs `nx build inference-sim` first.
  */
 export async function startSimProcess(args: readonly string[]): Promise<SimProcess> {
   if (!existsSync(SIM_MAIN)) throw new Error(`${SIM_MAIN} is missing: build the simulator first (pnpm nx build inference-sim)`);

@@ -20,7 +20,7 @@ import { maybeInjectFailure } from './failures.js';
 import { GenerationRun, type FinishReason, type GenerationJob } from './generation.js';
 import { LoraError, LoraRegistry } from './lora.js';
 import { SimMetrics } from './metrics.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '@llmd/cli';
 import { SseWriter } from './sse.js';
 import { decodedOutput, randomResponseLength, RandomCorpus, type OutputText } from './text.js';
 import type { KvEventSink } from '../engine/index.js';

@@ -16,6 +16,8 @@ export interface IncomingRequest {
    * `envoy.lb.subset_hint / x-gateway-destination-endpoint-subset`; null when not given.
    */
   readonly subsetHint: readonly string[] | null;
+  /** Endpoints (`ip:port`) not to choose: the standalone proxy's retry after a failed connection. */
+  readonly excludeEndpoints?: ReadonlySet<string>;
 }
 
 /** Where a request goes and what is sent there. */
