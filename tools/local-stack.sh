@@ -8,5 +8,5 @@ cd "$root"
 bash tools/setup.sh --deps >&2
 # shellcheck source=tools/env.sh
 source tools/env.sh
-pnpm nx run-many -t build --projects=inference-sim --outputStyle=static >&2
+pnpm nx run-many -t build --projects=inference-sim,router --outputStyle=static >&2
 exec node tools/local-stack/src/main.ts "$@"

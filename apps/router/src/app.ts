@@ -8,7 +8,7 @@ import {
   type LoadedConfig,
   type PluginHandle,
 } from '@llmd/scheduling';
-import { BUILTIN_PLUGINS } from '@llmd/scheduling-plugins';
+import { BUILTIN_PLUGINS, isPdDecisionSource } from '@llmd/scheduling-plugins';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { MetricsDataSource } from './datalayer/plugins.js';
@@ -91,6 +91,9 @@ export async function startRouter(options: RouterOptions, deps: RouterDeps): Pro
     },
   });
   for (const w of config.warnings) logger.warn(w);
+  if (isPdDecisionSource(config.profileHandler)) {
+    config.profileHandler.onDecision((d) => metrics.pdDecisions.inc({ model_name: d.model, decision_type: d.decisionType }));
+  }
 
   let discovery = config.dataLayer.discovery;
   if (options.endpointsFile !== null) {

@@ -93,7 +93,7 @@ export function parseRouterOptions(argv: readonly string[], env: NodeJS.ProcessE
   if (split.positionals.length > 0) throw new ConfigError(split.positionals[0] as string, 'unexpected argument (flags start with --)');
   const v: Record<string, unknown> = {};
   for (const [name, raw] of split.values) {
-    const result = (FLAGS as Record<string, FlagSpec>)[name]!.schema.safeParse(raw);
+    const result = ((FLAGS as Record<string, FlagSpec>)[name] as FlagSpec).schema.safeParse(raw);
     if (!result.success) throw new ConfigError(`--${name}`, result.error.issues[0]?.message ?? 'invalid value');
     v[name] = result.data;
   }

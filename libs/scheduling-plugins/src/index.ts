@@ -1,9 +1,12 @@
 import type { PluginFactory } from '@llmd/scheduling';
 import { BASIC_PLUGINS } from './basic.js';
+import { PD_PLUGINS } from './pd.js';
 import { PREFIX_PLUGINS } from './prefix.js';
 
 export { BASIC_PLUGINS } from './basic.js';
 export { PREFIX_PLUGINS } from './prefix.js';
+export { PD_PLUGINS, isPdDecisionSource } from './pd.js';
+export type { PdDecision, PdDecisionSource } from './pd.js';
 
 /** Every built-in scheduling plugin type, for one explicit `registry.register(...BUILTIN_PLUGINS)`. */
-export const BUILTIN_PLUGINS: readonly PluginFactory[] = [...BASIC_PLUGINS, ...PREFIX_PLUGINS];
+export const BUILTIN_PLUGINS: readonly PluginFactory[] = [...BASIC_PLUGINS, ...PREFIX_PLUGINS, ...PD_PLUGINS];

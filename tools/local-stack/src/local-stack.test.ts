@@ -5,14 +5,16 @@ import { describe, expect, it } from 'vitest';
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 describe('the local stack', () => {
-  it('starts four simulated servers, answers the demo request and exits with --once', async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+  it('starts four simulated servers behind the router, answers the demo request through it and exits with --once', async () => {
+    // Below the ephemeral range, so the fixed ports of the stack do not meet other tests' port-0 sockets.
+    const port = 10000 + Math.floor(Math.random() * 20000);
     const child = spawn(process.execPath, [main, '--once'], { env: { ...process.env, LOCAL_STACK_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
     child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    expect(out).toContain(`http://127.0.0.1:${port + 3}/v1`);
+    expect(out).toContain(`http://127.0.0.1:${port + 103}/v1`);
+    expect(out).toMatch(new RegExp(`Routed to 127\\.0\\.0\\.1:(${[100, 101, 102, 103].map((o) => port + o).join('|')})\\b`));
     expect(out).toMatch(/Answer \(40 tokens of simulated text\): \S+/);
     expect(code).toBe(0);
   }, 120_000);

@@ -1,81 +1,93 @@
-// The local stack: starts simulated model servers on localhost, sends a demo request through the
-// official OpenAI client, prints the answer, and keeps running until Ctrl-C (or exits with --once).
+// The local stack: simulated model servers on localhost behind the router's standalone proxy. It
+// starts both, sends a demo request through the router with the official OpenAI client, prints the
+// answer and which server it was routed to, and keeps running until Ctrl-C (or exits with --once).
 // Run from the repository root after a build: node tools/local-stack/src/main.ts [--once]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const simMain = `${root}apps/inference-sim/dist/main.js`;
+const routerMain = `${root}apps/router/dist/main.js`;
+const stateDir = `${root}.cache/local-stack`;
 const once = process.argv.includes('--once');
 const model = 'Qwen/Qwen3-0.6B';
-const basePort = Number(process.env.LOCAL_STACK_PORT ?? 8100);
 const servers = 4;
+// Ports: the router's OpenAI proxy on BASE, its ext_proc/health/metrics on BASE+2/+3/+90, servers from BASE+100.
+const base = Number(process.env.LOCAL_STACK_PORT ?? 8000);
+const ports = { proxy: base, grpc: base + 2, grpcHealth: base + 3, metrics: base + 90, sims: base + 100 };
+const children: ChildProcess[] = [];
 
 function fail(message: string): never {
   console.error(`local-stack: ${message}`);
+  for (const c of children) c.kill('SIGTERM');
   process.exit(1);
 }
 
-/** Starts the simulator process and resolves with its server URLs once it reports them. */
-function startSimulators(): Promise<{ child: ChildProcess; urls: string[] }> {
-  if (!existsSync(simMain)) fail(`${simMain} is missing: build first (pnpm nx build inference-sim)`);
-  const args = [
-    simMain,
-    '--model', model,
-    '--preset', 'qwen3-0.6b/h100',
-    '--port', String(basePort),
-    '--host', '127.0.0.1',
-    '--data-parallel-size', String(servers),
-    '--seed', '7',
-    '--hash-seed', '42',
-    '--enable-kvcache',
-    '--zmq-endpoint', 'tcp://127.0.0.1:5557',
-  ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts a node process and resolves with the first JSON log line whose `msg` is `ready`. */
+function startLogged(script: string, args: string[], ready: string): Promise<Record<string, unknown>> {
+  if (!existsSync(script)) fail(`${script} is missing: build first (pnpm nx run-many -t build -p inference-sim,router)`);
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
   return new Promise((resolve, reject) => {
     let buffered = '';
-    child.on('exit', (code) => reject(new Error(`simulator exited with code ${code}`)));
+    child.on('exit', (code) => reject(new Error(`${script} exited with code ${code}`)));
     child.stdout?.on('data', (chunk: Buffer) => {
       buffered += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) !== -1) {
+      for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         try {
-          const entry = JSON.parse(line) as { msg?: string; urls?: string[] };
-          if (entry.msg === 'simulator listening' && entry.urls) resolve({ child, urls: entry.urls });
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          if (entry.msg === ready) resolve(entry);
         } catch {
-          // Not a log line of ours; ignore.
+          // Not a JSON log line.
         }
       }
     });
   });
 }
 
-const { child, urls } = await startSimulators();
 const stop = () => {
-  child.kill('SIGTERM');
+  for (const c of children) c.kill('SIGTERM');
 };
 process.on('SIGINT', () => {
   stop();
   process.exit(0);
 });
 
-console.log(`\nSimulated model servers (${model}, engine model of an H100):`);
+const sim = await startLogged(
+  simMain,
+  ['--model', model, '--preset', 'qwen3-0.6b/h100', '--port', String(ports.sims), '--host', '127.0.0.1', '--data-parallel-size', String(servers), '--seed', '7', '--hash-seed', '42'],
+  'simulator listening',
+).catch((err: Error) => fail(err.message));
+const urls = sim.urls as string[];
+
+mkdirSync(stateDir, { recursive: true });
+const endpointsFile = `${stateDir}/endpoints.yaml`;
+writeFileSync(
+  endpointsFile,
+  ['endpoints:', ...urls.flatMap((u, i) => [`- name: sim-${i}`, '  namespace: default', '  address: "127.0.0.1"', `  port: ${new URL(u).port}`])].join('\n') + '\n',
+);
+await startLogged(
+  routerMain,
+  ['--endpoints-file', endpointsFile, '--host', '127.0.0.1', '--proxy-port', String(ports.proxy), '--grpc-port', String(ports.grpc), '--grpc-health-port', String(ports.grpcHealth), '--metrics-port', String(ports.metrics), '--secure-serving=false'],
+  'router listening',
+).catch((err: Error) => fail(err.message));
+
+const proxy = `http://127.0.0.1:${ports.proxy}`;
+console.log(`\nRouter (standalone proxy, default scheduling profile: queue 2, KV 2, prefix 3): ${proxy}/v1`);
+console.log(`  ext_proc gRPC 127.0.0.1:${ports.grpc} (plaintext), metrics http://127.0.0.1:${ports.metrics}/metrics`);
+console.log(`Simulated model servers (${model}, engine model of an H100):`);
 for (const url of urls) console.log(`  ${url}/v1   (metrics: ${url}/metrics)`);
 
-const client = new OpenAI({ baseURL: `${urls[0]}/v1`, apiKey: 'not-needed' });
+const client = new OpenAI({ baseURL: `${proxy}/v1`, apiKey: 'not-needed' });
 const question = 'In one sentence: why does a router care about the prefix cache?';
-console.log(`\nDemo request to ${urls[0]}/v1/chat/completions: "${question}"`);
-const answer = await client.chat.completions.create({
-  model,
-  messages: [{ role: 'user', content: question }],
-  max_tokens: 40,
-  // @ts-expect-error vLLM extension: generate exactly max_tokens
-  ignore_eos: true,
-});
+console.log(`\nDemo request through the router: "${question}"`);
+const params = { model, messages: [{ role: 'user', content: question }], max_tokens: 40, ignore_eos: true };
+const { data: answer, response } = await client.chat.completions.create(params as OpenAI.ChatCompletionCreateParamsNonStreaming).withResponse();
+console.log(`Routed to ${response.headers.get('x-gateway-destination-endpoint-served')}`);
 console.log(`Answer (${answer.usage?.completion_tokens} tokens of simulated text): ${answer.choices[0]?.message.content?.trim()}`);
 
 if (once) {
@@ -83,5 +95,5 @@ if (once) {
   process.exit(0);
 }
 console.log('\nThe stack is running. Try:');
-console.log(`  curl -s ${urls[0]}/v1/completions -H 'content-type: application/json' -d '{"model":"${model}","prompt":"Hello","max_tokens":16}'`);
+console.log(`  curl -s ${proxy}/v1/completions -H 'content-type: application/json' -d '{"model":"${model}","prompt":"Hello","max_tokens":16}'`);
 console.log('Press Ctrl-C to stop.');

@@ -23,6 +23,7 @@ export class RouterMetrics {
   readonly schedulerDuration: Histogram;
   readonly pluginDuration: Histogram<'extension_point' | 'plugin_type' | 'plugin_name'>;
   readonly readyEndpoints: Gauge;
+  readonly pdDecisions: Counter<'model_name' | 'decision_type'>;
 
   constructor(readyEndpoints: () => number) {
     const r = [this.registry];
@@ -42,6 +43,12 @@ export class RouterMetrics {
       help: 'Time spent in each plugin per request, by extension point.',
       labelNames: ['extension_point', 'plugin_type', 'plugin_name'],
       buckets: PLUGIN_BUCKETS,
+      registers: r,
+    });
+    this.pdDecisions = new Counter({
+      name: 'llm_d_epp_pd_decision_total',
+      help: 'Prefill/decode disaggregation decisions: prefill-decode or decode-only.',
+      labelNames: ['model_name', 'decision_type'],
       registers: r,
     });
     this.readyEndpoints = new Gauge({

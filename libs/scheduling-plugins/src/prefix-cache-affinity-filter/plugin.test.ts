@@ -76,7 +76,7 @@ describe('prefix-cache-affinity-filter', () => {
     ['a negative throughput', { peakPrefillThroughput: -1 }],
     ['zero throughput with the throughput source', { peakPrefillThroughput: 0 }],
     ['an unknown source', { ttftSource: 'guess' }],
-    ['the removed maxTokensInFlightPenalty (the guide YAML)', { affinityThreshold: 0.8, maxTokensInFlightPenalty: 286720, maxTTFTPenaltyMs: 0 }],
+    ['a negative maxTokensInFlightPenalty', { maxTokensInFlightPenalty: -1 }],
   ])('rejects %s', (_name, params) => {
     expect(prefixCacheAffinityParameters.safeParse(params).success).toBe(false);
   });
@@ -85,8 +85,22 @@ describe('prefix-cache-affinity-filter', () => {
     ['defaults', undefined],
     ['zero throughput when the gate is off', { peakPrefillThroughput: 0, maxTTFTPenaltyMs: 0 }],
     ['zero throughput with the predictor', { peakPrefillThroughput: 0, ttftSource: 'latencyPredictor' }],
+    ['the deprecated maxTokensInFlightPenalty of the guides', { affinityThreshold: 0.8, maxTokensInFlightPenalty: 286720, maxTTFTPenaltyMs: 0 }],
   ])('accepts %s', (_name, params) => {
     expect(prefixCacheAffinityParameters.safeParse(params).success).toBe(true);
+  });
+
+  it.each([
+    ['under the token penalty: stays sticky', 1000, 1],
+    ['over the token penalty: keeps every endpoint', 5000, 2],
+  ])('applies the deprecated maxTokensInFlightPenalty gate when %s', (_label, stickyTokens, kept) => {
+    const params = prefixCacheAffinityParameters.parse({ maxTokensInFlightPenalty: 2000, maxTTFTPenaltyMs: 0 });
+    const [a, b] = [endpoint(), endpoint()] as [Endpoint, Endpoint];
+    const ctx = context();
+    ctx.attributes.set(a.metadata.id, prefixCacheMatchInfoKey(), { matchBlocks: 5, totalBlocks: 5, blockSize: 64 });
+    ctx.attributes.set(a.metadata.id, inFlightLoadKey(), { requests: 3, tokens: stickyTokens });
+    ctx.attributes.set(b.metadata.id, inFlightLoadKey(), { requests: 0, tokens: 0 });
+    expect(applyAffinity(params, ctx, [a, b]).kept).toHaveLength(kept);
   });
 
   it('filters through the declared plugin and requires both producers', () => {

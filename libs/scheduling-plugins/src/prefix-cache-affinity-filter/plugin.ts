@@ -42,6 +42,12 @@ export const prefixCacheAffinityParameters = z
     latencyPredictionInfoProducerName: z.string().min(1).optional(),
     /** Which producer's `InFlightLoad` to read. */
     inFlightLoadProducerName: z.string().min(1).optional(),
+    /**
+     * Deprecated gate of the llm-d guides (upstream had it between two commits, no tag): stickiness
+     * breaks when the least-loaded sticky endpoint has more than this many in-flight tokens over the
+     * least-loaded other one. Accepted so the guides' configs load; prefer `maxTTFTPenaltyMs`.
+     */
+    maxTokensInFlightPenalty: z.number().min(0).optional(),
   })
   .strict()
   .prefault({})
@@ -92,6 +98,11 @@ export function applyAffinity(
     // +∞ − +∞ is NaN, which is not above the limit: with no estimates anywhere, stickiness holds.
     if (minTTFT(sticky, ttft) - minTTFT(others, ttft) > params.maxTTFTPenaltyMs) return { decision: 'load-override', kept: endpoints };
   }
+  if (params.maxTokensInFlightPenalty !== undefined && params.maxTokensInFlightPenalty > 0 && others.length > 0) {
+    const key = inFlightLoadKey(params.inFlightLoadProducerName);
+    const tokens = (e: Endpoint) => ctx.attributes.get<InFlightLoad>(e.metadata.id, key)?.tokens ?? 0;
+    if (minTTFT(sticky, tokens) - minTTFT(others, tokens) > params.maxTokensInFlightPenalty) return { decision: 'load-override', kept: endpoints };
+  }
   return { decision: 'sticky', kept: sticky };
 }
 
@@ -121,6 +132,9 @@ export const prefixCacheAffinityFilter = definePlugin({
   requires: [APPROX_PREFIX_CACHE_PRODUCER_TYPE, INFLIGHT_LOAD_PRODUCER_TYPE],
   create: (name, params, handle) => {
     const logger = handle.logger.child({ plugin: name });
+    if (params.maxTokensInFlightPenalty !== undefined) {
+      logger.warn('parameter maxTokensInFlightPenalty is deprecated (removed upstream); it still gates stickiness on in-flight tokens, prefer maxTTFTPenaltyMs');
+    }
     return {
       type: PREFIX_CACHE_AFFINITY_FILTER_TYPE,
       name,
