@@ -135,6 +135,13 @@ export async function startRouter(options: RouterOptions, deps: RouterDeps): Pro
     for (const c of closers.reverse()) await c();
   };
   try {
+    closers.push(async () => {
+      // Plugins holding sockets or workers (e.g. the precise prefix-cache producer) release them.
+      for (const plugin of config.plugins.values()) {
+        const closable = plugin as { close?: () => Promise<void> };
+        if (typeof closable.close === 'function') await closable.close();
+      }
+    });
     await discovery.start(datastore);
     closers.push(() => (discovery as FileDiscovery).stop());
     closers.push(() => {
