@@ -7,8 +7,8 @@ import { PREFIX_PLUGINS } from './prefix.js';
 export { BASIC_PLUGINS } from './basic.js';
 export { PREFIX_PLUGINS } from './prefix.js';
 export { PD_PLUGINS, isPdDecisionSource } from './pd.js';
-export { PRECISE_PLUGINS } from './precise.js';
-export type { PrecisePrefixCacheProducer } from './precise.js';
+export { EmbeddedIndexSource, PRECISE_PLUGINS, RemoteIndexerSource } from './precise.js';
+export type { PrecisePrefixCacheProducer, PrefixScoreSource } from './precise.js';
 export type { PdDecision, PdDecisionSource } from './pd.js';
 
 /** Every built-in scheduling plugin type, for one explicit `registry.register(...BUILTIN_PLUGINS)`. */
