@@ -15,3 +15,5 @@ export type { BundledTokenizer } from './bundled.js';
 export { loadTokenizer, loadTokenizerSync } from './load.js';
 export { TokenizerPool } from './pool.js';
 export type { TokenizerPoolOptions } from './pool.js';
+export { PrefixTokenCache, isSafeCut, segmentCuts } from './prefix-cache.js';
+export type { PrefixTokenCacheOptions, PrefixTokenCacheStats, SegmentEncoder } from './prefix-cache.js';
