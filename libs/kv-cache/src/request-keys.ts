@@ -79,6 +79,93 @@ function xxh64Key(parent: bigint, tokens: ArrayLike<number>, start: number, end:
   return xxh64(raw.subarray(0, rawPos));
 }
 
+// A uint64 assembled from two 32-bit halves through shared memory: one bigint allocation, no
+// bigint arithmetic (the halves are written in the platform's byte order).
+const keyWords = new Uint32Array(2);
+const keyWord64 = new BigUint64Array(keyWords.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function keyOf(hi: number, lo: number): bigint {
+  keyWords[LITTLE_ENDIAN ? 0 : 1] = lo;
+  keyWords[LITTLE_ENDIAN ? 1 : 0] = hi;
+  return keyWord64[0] as bigint;
+}
+
+// FNV-64a state in four 16-bit limbs (f0 lowest), fed byte by byte without building the CBOR
+// bytes: the text-only block keys are on the indexer's and the router's hot paths.
+let f0 = 0;
+let f1 = 0;
+let f2 = 0;
+let f3 = 0;
+
+function fnvByte(b: number): void {
+  f0 ^= b;
+  // h · (2^40 + 0x1b3) mod 2^64: the 2^40 term shifts h by two limbs plus 8 bits.
+  const t0 = f0 * 0x1b3;
+  const t1 = f1 * 0x1b3 + (t0 >>> 16);
+  const t2 = f2 * 0x1b3 + (f0 << 8) + (t1 >>> 16);
+  const t3 = f3 * 0x1b3 + (f1 << 8) + (t2 >>> 16);
+  f0 = t0 & 0xffff;
+  f1 = t1 & 0xffff;
+  f2 = t2 & 0xffff;
+  f3 = t3 & 0xffff;
+}
+
+/** Feeds the canonical CBOR head of an unsigned integer (major type `major`), shortest form. */
+function fnvUintHead(major: number, hi: number, lo: number): void {
+  const m = major << 5;
+  if (hi === 0) {
+    if (lo < 24) return fnvByte(m | lo);
+    if (lo < 0x100) {
+      fnvByte(m | 24);
+      return fnvByte(lo);
+    }
+    if (lo < 0x10000) {
+      fnvByte(m | 25);
+      fnvByte(lo >>> 8);
+      return fnvByte(lo & 0xff);
+    }
+    fnvByte(m | 26);
+    fnvByte(lo >>> 24);
+    fnvByte((lo >>> 16) & 0xff);
+    fnvByte((lo >>> 8) & 0xff);
+    return fnvByte(lo & 0xff);
+  }
+  fnvByte(m | 27);
+  fnvByte(hi >>> 24);
+  fnvByte((hi >>> 16) & 0xff);
+  fnvByte((hi >>> 8) & 0xff);
+  fnvByte(hi & 0xff);
+  fnvByte(lo >>> 24);
+  fnvByte((lo >>> 16) & 0xff);
+  fnvByte((lo >>> 8) & 0xff);
+  fnvByte(lo & 0xff);
+}
+
+/**
+ * fnv64a(cbor([parent, tokens[start:end], null])) with the parent and result as 32-bit halves, the
+ * same bytes {@link cborFnvKey} hashes. Returns false (leaving the halves untouched) on a token that
+ * is not a uint32, so the caller can take the generic path and its error.
+ */
+function cborFnvTextKey(parent: { hi: number; lo: number }, tokens: ArrayLike<number>, start: number, end: number): boolean {
+  f0 = 0x2325;
+  f1 = 0x8422;
+  f2 = 0x9ce4;
+  f3 = 0xcbf2;
+  fnvByte(0x83);
+  fnvUintHead(0, parent.hi, parent.lo);
+  fnvUintHead(4, 0, end - start);
+  for (let i = start; i < end; i++) {
+    const t = tokens[i] as number;
+    if (!(t >= 0 && t <= 0xffff_ffff && Number.isInteger(t))) return false;
+    fnvUintHead(0, 0, t >>> 0);
+  }
+  fnvByte(0xf6);
+  parent.hi = f3 * 0x10000 + f2;
+  parent.lo = f1 * 0x10000 + f0;
+  return true;
+}
+
 function cborFnvKey(parent: bigint, tokens: ArrayLike<number>, start: number, end: number, extra: unknown): bigint {
   cbor.reset().arrayHeader(3).bigint(parent).integerArray(tokens, start, end, 'tokens');
   if (extra === null || extra === undefined) cbor.null();
@@ -123,6 +210,19 @@ export function requestBlockKeys(tokens: ArrayLike<number>, options: RequestBloc
   const keys = new Array<bigint>(count);
   if (count === 0) return keys;
   let parent = parentKey !== undefined && parentKey !== 0n ? parentKey : requestKeyRoot(options.hashSeed, options.modelName, algorithm);
+  if (algorithm === 'cbor-fnv' && !options.extra) {
+    // Text-only chain: keep the parent as two numbers, make a bigint only for each output key.
+    const halves = { hi: Number(parent >> 32n), lo: Number(parent & 0xffff_ffffn) };
+    for (let i = 0; i < count; i++) {
+      const start = i * blockSize;
+      if (!cborFnvTextKey(halves, tokens, start, start + blockSize)) {
+        // An invalid token: the generic path reports it with its position.
+        cborFnvKey(BigInt(halves.hi) * 0x1_0000_0000n + BigInt(halves.lo), tokens, start, start + blockSize, null);
+      }
+      keys[i] = keyOf(halves.hi, halves.lo);
+    }
+    return keys;
+  }
   for (let i = 0; i < count; i++) {
     const start = i * blockSize;
     const extra = options.extra ? options.extra(i) : null;

@@ -50,6 +50,7 @@ export class KvIndexer {
     const keys = this.blockKeys(tokens, options.loraName ?? model);
     if (keys.length === 0) return new Map();
     const pods = options.pods && options.pods.length > 0 ? new Set(options.pods) : undefined;
+    if (this.index.scorePrefix) return this.index.scorePrefix(keys, this.tierWeights, pods);
     const found = await this.index.lookup(keys, pods);
     return longestPrefixScores(found, this.tierWeights);
   }

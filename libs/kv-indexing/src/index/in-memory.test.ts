@@ -263,3 +263,24 @@ describe('InMemoryKvBlockIndex against a Map model', () => {
     expect(await index.stats()).toEqual({ blocks: model.blocks.size, entries });
   });
 });
+
+describe('InMemoryKvBlockIndex.scorePrefix', () => {
+  it('agrees with lookup + longestPrefixScores on random contents, filters and weights', async () => {
+    const { longestPrefixScores } = await import('../scoring/longest-prefix.js');
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    for (let round = 0; round < 40; round++) {
+      const index = new InMemoryKvBlockIndex({ maxPodsPerBlock: 16 });
+      const keys = Array.from({ length: 30 }, (_, i) => BigInt(round * 1000 + i + 1));
+      for (let p = 0; p < 8; p++) {
+        const upTo = Math.floor(rand() * keys.length);
+        const tier = rand() < 0.3 ? 'cpu' : 'gpu';
+        if (upTo > 0) await index.add(null, keys.slice(rand() < 0.2 ? 1 : 0, upTo), [{ pod: `p${p}`, tier }]);
+        if (rand() < 0.3) await index.add(null, keys.slice(0, Math.floor(rand() * keys.length) + 1), [{ pod: `p${p}`, tier: 'gpu' }]);
+      }
+      const weights = rand() < 0.5 ? { gpu: 1, cpu: 0.5 } : { gpu: 1, cpu: 0.8 };
+      const filter = rand() < 0.5 ? new Set(['p1', 'p2', 'p5']) : undefined;
+      expect(await index.scorePrefix(keys, weights, filter)).toEqual(longestPrefixScores(await index.lookup(keys, filter), weights));
+    }
+  });
+});

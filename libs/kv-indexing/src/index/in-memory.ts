@@ -181,6 +181,91 @@ export class InMemoryKvBlockIndex implements KvBlockIndex {
     return rows;
   }
 
+  /**
+   * Lookup and longest-prefix scoring in one pass over the typed arrays: pods are numbered from the
+   * first block's entries, each pod-tier pair maps to its pod once per call, so a block costs a few
+   * array reads per entry and nothing is allocated per entry.
+   */
+  async scorePrefix(requestKeys: readonly BlockKey[], tierWeights: Readonly<Record<string, number>>, pods?: ReadonlySet<string>): Promise<Map<string, number>> {
+    const scores = new Map<string, number>();
+    const podIndex = new Map<string, number>();
+    const names: string[] = [];
+    // Pod-tier pair → local pod number (-2: not met yet, -1: not scored) and weight, filled as pairs are met.
+    const ptLocal = new Int32Array(this.#ptPod.length).fill(-2);
+    const ptWeight = new Float64Array(this.#ptPod.length);
+    let total = new Float64Array(0);
+    let best = new Float64Array(0);
+    let alive = new Uint8Array(0);
+    let aliveList = new Int32Array(0);
+    let remaining = 0;
+    for (let k = 0; k < requestKeys.length; k++) {
+      const key = requestKeys[k] as bigint;
+      if (!isBlockKey(key)) break;
+      word64[0] = key;
+      const block = this.#blockTable.find(halves[0] as number, halves[1] as number, this.#bLo, this.#bHi);
+      if (block === NONE) break;
+      for (let i = 0; i < remaining; i++) best[aliveList[i] as number] = -1;
+      for (let e = this.#bHead[block] as number; e !== NONE; e = e < 0 ? NONE : (this.#eNext[e] as number)) {
+        const pt = (e < 0 ? inline(e) : (this.#eRef[e] as number)) >>> 1;
+        if (this.#ptRetired[pt] === 1) continue;
+        let local = ptLocal[pt] as number;
+        if (local === -2) {
+          const pod = this.#ptPod[pt] as string;
+          if (pods !== undefined && !pods.has(pod)) local = -1;
+          else if (k === 0) {
+            const known = podIndex.get(pod);
+            if (known === undefined) {
+              local = names.length;
+              podIndex.set(pod, local);
+              names.push(pod);
+            } else local = known;
+          } else local = podIndex.get(pod) ?? -1;
+          ptLocal[pt] = local;
+          const tier = this.#ptTier[pt] as string;
+          ptWeight[pt] = Object.hasOwn(tierWeights, tier) ? (tierWeights[tier] as number) : 1;
+        }
+        if (local < 0) continue;
+        if (k === 0 && local >= best.length) {
+          // Row 0 sizes the arrays as pods appear.
+          const grow = (a: Float64Array) => {
+            const b = new Float64Array(Math.max(8, local * 2 + 1)).fill(-1);
+            b.set(a);
+            return b;
+          };
+          best = grow(best);
+          total = new Float64Array(best.length);
+          alive = new Uint8Array(best.length);
+        }
+        if (k > 0 && alive[local] === 0) continue;
+        const w = ptWeight[pt] as number;
+        if (w > (best[local] as number)) best[local] = w;
+      }
+      if (k === 0) {
+        remaining = names.length;
+        if (remaining === 0) break;
+        alive.fill(1, 0, remaining);
+        aliveList = new Int32Array(remaining);
+        for (let j = 0; j < remaining; j++) aliveList[j] = j;
+      }
+      // Add each surviving pod's weight; pods that lack this block leave the (compacted) alive list.
+      let kept = 0;
+      for (let i = 0; i < remaining; i++) {
+        const j = aliveList[i] as number;
+        const w = best[j] as number;
+        if (w < 0) alive[j] = 0;
+        else {
+          total[j] = (total[j] as number) + w;
+          aliveList[kept++] = j;
+        }
+      }
+      remaining = kept;
+      this.#touch(block);
+      if (remaining === 0) break;
+    }
+    for (let j = 0; j < names.length; j++) scores.set(names[j] as string, total[j] as number);
+    return scores;
+  }
+
   async add(engineKeys: readonly BlockKey[] | null, requestKeys: readonly BlockKey[], entries: readonly PodEntry[]): Promise<void> {
     assertBlockKeys(requestKeys, 'request key');
     if (engineKeys) assertBlockKeys(engineKeys, 'engine key');

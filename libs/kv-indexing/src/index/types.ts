@@ -39,6 +39,12 @@ export interface KvBlockIndex {
   getRequestKey(engineKey: BlockKey): Promise<BlockKey | null>;
   /** Removes every entry of one endpoint (AllBlocksCleared, or the endpoint went away). */
   clear(pod: string): Promise<void>;
+  /**
+   * Optional fast path of lookup + longest-prefix scoring in one pass (no entry arrays built):
+   * per pod, the tier-weighted count of consecutive blocks held from key 0; pods absent from key 0
+   * get no entry. Indexes without it are scored from {@link lookup}.
+   */
+  scorePrefix?(requestKeys: readonly BlockKey[], tierWeights: Readonly<Record<string, number>>, pods?: ReadonlySet<string>): Promise<Map<string, number>>;
   /** Approximate counts, for metrics. */
   stats(): Promise<{ blocks: number; entries: number }>;
   /** Releases connections and timers. */
