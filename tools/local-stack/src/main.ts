@@ -1,4 +1,5 @@
-// The local stack: simulated model servers on localhost behind the router's standalone proxy. It
+// The local stack: simulated model servers on localhost behind the router's standalone proxy, on the
+// precise prefix-cache path (the servers publish KV events to the router). It
 // starts both, sends a demo request through the router with the official OpenAI client, prints the
 // answer and which server it was routed to, and keeps running until Ctrl-C (or exits with --once).
 // Run from the repository root after a build: node tools/local-stack/src/main.ts [--once]
@@ -14,9 +15,31 @@ const stateDir = `${root}.cache/local-stack`;
 const once = process.argv.includes('--once');
 const model = 'Qwen/Qwen3-0.6B';
 const servers = 4;
-// Ports: the router's OpenAI proxy on BASE, its ext_proc/health/metrics on BASE+2/+3/+90, servers from BASE+100.
+// Ports: the router's OpenAI proxy on BASE, its ext_proc/health/metrics on BASE+2/+3/+90, the KV-event
+// socket the router binds on BASE+57, servers from BASE+100.
 const base = Number(process.env.LOCAL_STACK_PORT ?? 8000);
-const ports = { proxy: base, grpc: base + 2, grpcHealth: base + 3, metrics: base + 90, sims: base + 100 };
+const ports = { proxy: base, grpc: base + 2, grpcHealth: base + 3, metrics: base + 90, kvEvents: base + 57, sims: base + 100 };
+
+// The precise prefix-cache path: the servers publish their KV events to the router, which knows
+// which server holds which blocks and weighs that with queue and KV-cache load.
+const routerConfig = `apiVersion: llm-d.ai/v1alpha1
+kind: EndpointPickerConfig
+plugins:
+- type: precise-prefix-cache-producer
+  parameters:
+    tokenProcessorConfig: {blockSizeTokens: 16}
+    kvEventsConfig: {zmqEndpoint: "tcp://127.0.0.1:${ports.kvEvents}"}
+- type: prefix-cache-scorer
+  parameters: {prefixMatchInfoProducerName: precise-prefix-cache-producer}
+- type: queue-scorer
+- type: kv-cache-utilization-scorer
+schedulingProfiles:
+- name: default
+  plugins:
+  - {pluginRef: prefix-cache-scorer, weight: 3}
+  - {pluginRef: queue-scorer, weight: 2}
+  - {pluginRef: kv-cache-utilization-scorer, weight: 2}
+`;
 const children: ChildProcess[] = [];
 
 function fail(message: string): never {
@@ -57,12 +80,21 @@ process.on('SIGINT', () => {
   process.exit(0);
 });
 
-const sim = await startLogged(
-  simMain,
-  ['--model', model, '--preset', 'qwen3-0.6b/h100', '--port', String(ports.sims), '--host', '127.0.0.1', '--data-parallel-size', String(servers), '--seed', '7', '--hash-seed', '42'],
-  'simulator listening',
+// One process per server, each publishing its KV events to the router's socket (data-parallel ranks
+// of one process would offset the event port by rank, as vLLM does).
+const started = await Promise.all(
+  Array.from({ length: servers }, (_, i) =>
+    startLogged(
+      simMain,
+      [
+        '--model', model, '--preset', 'qwen3-0.6b/h100', '--port', String(ports.sims + i), '--host', '127.0.0.1', '--seed', String(7 + i),
+        '--hash-seed', '42', '--enable-kvcache', '--zmq-endpoint', `tcp://127.0.0.1:${ports.kvEvents}`,
+      ],
+      'simulator listening',
+    ),
+  ),
 ).catch((err: Error) => fail(err.message));
-const urls = sim.urls as string[];
+const urls = started.flatMap((s) => s.urls as string[]);
 
 mkdirSync(stateDir, { recursive: true });
 const endpointsFile = `${stateDir}/endpoints.yaml`;
@@ -70,14 +102,16 @@ writeFileSync(
   endpointsFile,
   ['endpoints:', ...urls.flatMap((u, i) => [`- name: sim-${i}`, '  namespace: default', '  address: "127.0.0.1"', `  port: ${new URL(u).port}`])].join('\n') + '\n',
 );
+const configFile = `${stateDir}/epp-config.yaml`;
+writeFileSync(configFile, routerConfig);
 await startLogged(
   routerMain,
-  ['--endpoints-file', endpointsFile, '--host', '127.0.0.1', '--proxy-port', String(ports.proxy), '--grpc-port', String(ports.grpc), '--grpc-health-port', String(ports.grpcHealth), '--metrics-port', String(ports.metrics), '--secure-serving=false'],
+  ['--config-file', configFile, '--endpoints-file', endpointsFile, '--host', '127.0.0.1', '--proxy-port', String(ports.proxy), '--grpc-port', String(ports.grpc), '--grpc-health-port', String(ports.grpcHealth), '--metrics-port', String(ports.metrics), '--secure-serving=false'],
   'router listening',
 ).catch((err: Error) => fail(err.message));
 
 const proxy = `http://127.0.0.1:${ports.proxy}`;
-console.log(`\nRouter (standalone proxy, default scheduling profile: queue 2, KV 2, prefix 3): ${proxy}/v1`);
+console.log(`\nRouter (standalone proxy; precise prefix cache 3 from the servers' KV events, queue 2, KV 2): ${proxy}/v1`);
 console.log(`  ext_proc gRPC 127.0.0.1:${ports.grpc} (plaintext), metrics http://127.0.0.1:${ports.metrics}/metrics`);
 console.log(`Simulated model servers (${model}, engine model of an H100):`);
 for (const url of urls) console.log(`  ${url}/v1   (metrics: ${url}/metrics)`);
