@@ -1,3 +1,5 @@
 export { ConfigError, parseDurationMs, splitArgs } from './flags.js';
 export type { FlagArity, SplitArgs } from './flags.js';
 export { seededRandom } from './random.js';
+export { closeOnSignals, runMain } from './process.js';
+export type { MainResult, RunMainOptions } from './process.js';
