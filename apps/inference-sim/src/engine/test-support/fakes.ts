@@ -85,17 +85,8 @@ export function must<T>(value: T | null | undefined, what = 'value'): T {
   return value;
 }
 
-/** mulberry32: a tiny seeded uniform generator. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded uniform generator the simulator uses for `--seed` (mulberry32). */
+export { seededRandom } from '@llmd/cli';
 
 let nextBase = 1;
 
