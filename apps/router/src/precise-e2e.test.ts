@@ -56,6 +56,8 @@ schedulingProfiles:
     const file = writeEndpointsFile(sims.map((s) => hostPortOf(s.urls[0] as string)));
     router = await startTestRouter(['--config-text', config, '--endpoints-file', file, '--proxy-port', '0']);
     source = (router.config.plugins.get('precise-prefix-cache-producer') as PrecisePrefixCacheProducer).source as EmbeddedIndexSource;
+    // Named producer: no approximate producer is added to hash every prompt for nothing.
+    expect(router.config.plugins.has('approx-prefix-cache-producer')).toBe(false);
     await source.ready;
     // Publishers connect to the router's SUB socket; until a publisher's first batch arrives its
     // events can be lost (slow joiner), so warm every simulator up until the router hears from all four.

@@ -127,9 +127,10 @@ describe('upstream sample configs through the loader', () => {
     });
 
   it.each([
-    ['GIE v1.0 chart (no parameters: HEAD form)', '- type: prefix-cache-scorer', 'approx-prefix-cache-producer'],
-    ['GIE v1.0 documented parameters (v1.0 form)', '- type: prefix-cache-scorer\n  parameters: {hashBlockSize: 64, maxPrefixBlocksToMatch: 256, lruCapacityPerServer: 31250}', 'prefix-cache-scorer'],
-  ])('loads the %s', (_name, plugin, indexer) => {
+    ['GIE v1.0 chart (no parameters: HEAD form)', '- type: prefix-cache-scorer', 'approx-prefix-cache-producer', true],
+    // The v1.0 form keeps its own index: no approximate producer is added to hash prompts for nothing.
+    ['GIE v1.0 documented parameters (v1.0 form)', '- type: prefix-cache-scorer\n  parameters: {hashBlockSize: 64, maxPrefixBlocksToMatch: 256, lruCapacityPerServer: 31250}', 'prefix-cache-scorer', false],
+  ])('loads the %s', (_name, plugin, indexer, producerAdded) => {
     const loaded = load(`apiVersion: inference.networking.x-k8s.io/v1alpha1
 kind: EndpointPickerConfig
 plugins:
@@ -139,7 +140,7 @@ schedulingProfiles:
 - name: default
   plugins: [{pluginRef: queue-scorer, weight: 2}, {pluginRef: prefix-cache-scorer, weight: 3}]
 `);
-    expect(loaded.autoAdded.map((p) => p.type)).toContain('approx-prefix-cache-producer');
+    expect(loaded.autoAdded.map((p) => p.type).includes('approx-prefix-cache-producer')).toBe(producerAdded);
     expect(loaded.preRequestHooks.map((h) => h.name)).toContain(indexer);
   });
 

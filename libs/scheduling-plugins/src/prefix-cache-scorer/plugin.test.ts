@@ -194,3 +194,13 @@ describe('prefix-cache-scorer, v1.0 form', () => {
     expect(ctx.cycle.read<{ halves: Uint32Array }>('prefix')?.halves).toBe(state?.halves);
   });
 });
+
+describe('prefix-cache-scorer requirements', () => {
+  it.each([
+    ['no parameters', undefined, ['approx-prefix-cache-producer']],
+    ['a named producer', { prefixMatchInfoProducerName: 'precise-prefix-cache-producer' }, []],
+    ['the v1.0 form', { hashBlockSize: 64 }, []],
+  ])('with %s needs %j', (_label, raw, expected) => {
+    expect(prefixCacheScorer.requiresFor?.(prefixCacheScorer.parameters.parse(raw))).toEqual(expected);
+  });
+});

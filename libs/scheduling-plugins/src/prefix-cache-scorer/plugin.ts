@@ -236,14 +236,17 @@ export class PrefixCacheScorerV1 implements Scorer, PreRequestHook {
 
 /**
  * Declares `prefix-cache-scorer`. Without v1.0 parameters it is HEAD's scorer over
- * `PrefixCacheMatchInfo` (and the loader adds `approx-prefix-cache-producer` when absent); with any
- * of `hashBlockSize`, `maxPrefixBlocksToMatch`, `lruCapacityPerServer` it is the v1.0 scorer with
- * its own index.
+ * `PrefixCacheMatchInfo` (and the loader adds `approx-prefix-cache-producer` when absent and no
+ * producer is named); with any of `hashBlockSize`, `maxPrefixBlocksToMatch`, `lruCapacityPerServer`
+ * it is the v1.0 scorer with its own index and needs no producer.
  */
 export const prefixCacheScorer = definePlugin({
   type: PREFIX_CACHE_SCORER_TYPE,
   parameters: prefixCacheScorerParameters,
   requires: [APPROX_PREFIX_CACHE_PRODUCER_TYPE],
+  // A named producer (e.g. the precise one) or the v1.0 form's own index: no approximate producer
+  // to add, which would otherwise hash every prompt for nothing.
+  requiresFor: (p) => (p.mode === 'v1' || p.prefixMatchInfoProducerName !== undefined ? [] : [APPROX_PREFIX_CACHE_PRODUCER_TYPE]),
   create: (name, params, handle) => {
     if (params.mode === 'match-info') return matchInfoScorer(name, params);
     handle.logger.info({ plugin: name, ...params }, 'prefix-cache-scorer: v1.0 parameters given, using its own character-block index');

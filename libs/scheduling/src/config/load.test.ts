@@ -266,6 +266,13 @@ describe('loadEndpointPickerConfig: auto-required plugins', () => {
     expect(names(cfg.producers)).toEqual(['tokens', 'approx-prefix-cache-producer']);
   });
 
+  it('lets the parameters of a plugin decide what it requires', () => {
+    const needs = fake('needs-sometimes', ['scorer'], { requires: ['new-producer'], requiresFor: (p) => ((p as { threshold: number }).threshold > 0.5 ? ['new-producer'] : []) });
+    const extra = [needs, fake('new-producer', ['producer'])];
+    expect(load('plugins: [{type: needs-sometimes}]\n', { extra }).plugins.has('new-producer')).toBe(false);
+    expect(load('plugins: [{type: needs-sometimes, parameters: {threshold: 0.9}}]\n', { extra }).plugins.has('new-producer')).toBe(true);
+  });
+
   it('resolves required types given by alias', () => {
     const cfg = load('plugins: [{type: needs-old-name}]\n', {
       extra: [fake('needs-old-name', ['scorer'], { requires: ['old-producer'] }), fake('new-producer', ['producer'], { aliases: ['old-producer'] })],

@@ -150,6 +150,8 @@ interface Entry {
   readonly plugin: Plugin;
   readonly factory: PluginFactory<unknown>;
   readonly origin: Origin;
+  /** The plugin types this instance needs (`requiresFor` of its parameters, else `requires`). */
+  readonly requires: readonly string[];
 }
 
 // Names a reference may use without a `plugins` entry: upstream adds these system defaults by
@@ -270,7 +272,7 @@ class Loader {
         { where: origin.where },
       );
     }
-    const entry = { plugin, factory, origin };
+    const entry = { plugin, factory, origin, requires: factory.requiresFor?.(params) ?? factory.requires ?? [] };
     this.#entries.set(name, entry);
     return entry;
   }
@@ -332,7 +334,7 @@ class Loader {
 
   /** Adds every plugin type `entry` requires that no plugin has yet, recursively. */
   #satisfyRequires(entry: Entry): void {
-    for (const required of entry.factory.requires ?? []) {
+    for (const required of entry.requires) {
       const factory = this.#factory(required, entry.origin, (t) => `plugin "${entry.plugin.name}" requires plugin type "${t}", which is not registered`);
       if (this.#hasType(factory.type)) continue;
       this.#ensureDefault(factory.type, `required by "${entry.plugin.name}"`, entry.origin);
@@ -499,7 +501,7 @@ class Loader {
     const visit = (e: Entry): void => {
       if (visited.has(e)) return;
       visited.add(e);
-      for (const required of e.factory.requires ?? []) {
+      for (const required of e.requires) {
         const type = this.#registry.get(required)?.type ?? required;
         for (const dep of this.#entries.values()) if (dep.factory.type === type) visit(dep);
       }

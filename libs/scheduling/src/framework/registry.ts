@@ -29,6 +29,8 @@ export interface PluginFactory<P = unknown> {
   create(name: string, params: P, handle: PluginHandle): Plugin;
   /** Plugin types this one needs; the loader adds each with default parameters when absent. */
   readonly requires?: readonly string[];
+  /** When what a plugin needs depends on its parameters: replaces `requires` for that instance. */
+  requiresFor?(params: P): readonly string[];
   /** Older type names that load as this type. */
   readonly aliases?: readonly string[];
   /** Set for plugins behind a feature gate (experimental ones: a gate with "experimental" in its name). */
@@ -41,6 +43,7 @@ export function definePlugin<S extends z.ZodType>(factory: {
   parameters: S;
   create(name: string, params: z.output<S>, handle: PluginHandle): Plugin;
   requires?: readonly string[];
+  requiresFor?: (params: z.output<S>) => readonly string[];
   aliases?: readonly string[];
   featureGate?: string;
 }): PluginFactory<z.output<S>> {

@@ -72,6 +72,7 @@ export interface FakePlugin extends Plugin {
 export interface FakeOptions {
   readonly parameters?: z.ZodType;
   readonly requires?: readonly string[];
+  readonly requiresFor?: (params: unknown) => readonly string[];
   readonly aliases?: readonly string[];
   readonly featureGate?: string;
   /** Called by create, e.g. to misuse the handle. */
@@ -90,6 +91,7 @@ export function fake(type: string, kinds: readonly FakeKind[], options: FakeOpti
     type,
     parameters: options.parameters ?? fakeParameters,
     ...(options.requires ? { requires: options.requires } : {}),
+    ...(options.requiresFor ? { requiresFor: options.requiresFor } : {}),
     ...(options.aliases ? { aliases: options.aliases } : {}),
     ...(options.featureGate ? { featureGate: options.featureGate } : {}),
     create(name: string, params: unknown, handle: PluginHandle): Plugin {
