@@ -41,12 +41,12 @@ describe.each<KvEventWireFormat>(['array', 'map'])('the indexer fed recorded vLL
     await publish(BASE.event);
     const res = await indexer.scores({ model: MODEL, prompt: BASE.prompt });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ scores: { [POD]: 25 } });
+    expect(res.body).toEqual({ scores: { [POD]: 25 }, total_blocks: 25 });
   });
 
   it('scores the same over token ids and over gRPC, and honours the endpoint filter', async () => {
-    expect((await indexer.scores({ model: MODEL, token_ids: BASE.event.tokenIds })).body).toEqual({ scores: { [POD]: 25 } });
-    expect((await indexer.scores({ model: MODEL, prompt: BASE.prompt, pods: ['10.0.0.8:8000'] })).body).toEqual({ scores: {} });
+    expect((await indexer.scores({ model: MODEL, token_ids: BASE.event.tokenIds })).body).toEqual({ scores: { [POD]: 25 }, total_blocks: 25 });
+    expect((await indexer.scores({ model: MODEL, prompt: BASE.prompt, pods: ['10.0.0.8:8000'] })).body).toEqual({ scores: {}, total_blocks: 25 });
     const client = indexerClient(indexer.ports.grpc as number);
     try {
       expect(await getPodScores(client, { prompt: BASE.prompt, model_name: MODEL })).toEqual({ scores: [{ pod: POD, score: 25 }] });
@@ -57,7 +57,7 @@ describe.each<KvEventWireFormat>(['array', 'map'])('the indexer fed recorded vLL
   });
 
   it('does not score the prompt for another model (keys are rooted in the model name)', async () => {
-    expect((await indexer.scores({ model: 'Qwen/Qwen3-8B', prompt: BASE.prompt })).body).toEqual({ scores: {} });
+    expect((await indexer.scores({ model: 'Qwen/Qwen3-8B', prompt: BASE.prompt })).body).toEqual({ scores: {}, total_blocks: 25 });
   });
 
   it('answers bad bodies with 400 naming the field, and keeps serving', async () => {
@@ -72,25 +72,25 @@ describe.each<KvEventWireFormat>(['array', 'map'])('the indexer fed recorded vLL
       expect(res.status).toBe(400);
       expect((res.body as unknown as { error: { param: string } }).error.param).toBe(param);
     }
-    expect((await indexer.scores({ model: MODEL, prompt: BASE.prompt })).body).toEqual({ scores: { [POD]: 25 } });
+    expect((await indexer.scores({ model: MODEL, prompt: BASE.prompt })).body).toEqual({ scores: { [POD]: 25 }, total_blocks: 25 });
   });
 
   it('cuts the score to 10 when block 10 is removed', async () => {
     await publish({ type: 'BlockRemoved', blockHashes: [BASE.hashes[10] as bigint], medium: 'GPU' });
-    expect((await indexer.scores({ model: MODEL, prompt: BASE.prompt })).body).toEqual({ scores: { [POD]: 10 } });
+    expect((await indexer.scores({ model: MODEL, prompt: BASE.prompt })).body).toEqual({ scores: { [POD]: 10 }, total_blocks: 25 });
   });
 
   it('removes the endpoint on AllBlocksCleared', async () => {
     await publish({ type: 'AllBlocksCleared' });
-    expect((await indexer.scores({ model: MODEL, prompt: BASE.prompt })).body).toEqual({ scores: {} });
+    expect((await indexer.scores({ model: MODEL, prompt: BASE.prompt })).body).toEqual({ scores: {}, total_blocks: 25 });
   });
 
   it('scores the LoRA event only under its adapter name', async () => {
     await publish(LORA.event);
-    expect((await indexer.scores({ model: MODEL, prompt: LORA.prompt })).body).toEqual({ scores: {} });
-    expect((await indexer.scores({ model: MODEL, prompt: LORA.prompt, lora_name: 'Alice' })).body).toEqual({ scores: { [POD]: 25 } });
-    expect((await indexer.scores({ model: 'Alice', prompt: LORA.prompt })).body).toEqual({ scores: { [POD]: 25 } });
-    expect((await indexer.scores({ model: MODEL, prompt: LORA.prompt, lora_name: 'Bob' })).body).toEqual({ scores: {} });
+    expect((await indexer.scores({ model: MODEL, prompt: LORA.prompt })).body).toEqual({ scores: {}, total_blocks: 25 });
+    expect((await indexer.scores({ model: MODEL, prompt: LORA.prompt, lora_name: 'Alice' })).body).toEqual({ scores: { [POD]: 25 }, total_blocks: 25 });
+    expect((await indexer.scores({ model: 'Alice', prompt: LORA.prompt })).body).toEqual({ scores: { [POD]: 25 }, total_blocks: 25 });
+    expect((await indexer.scores({ model: MODEL, prompt: LORA.prompt, lora_name: 'Bob' })).body).toEqual({ scores: {}, total_blocks: 25 });
   });
 
   it('counts what it ingested and served in /metrics', async () => {
@@ -125,12 +125,12 @@ describe('the indexer in per-endpoint mode', () => {
     await publisher.subscribed();
     await publisher.publish([BASE.event]);
     await indexer.applied(1);
-    expect((await indexer.scores({ model: MODEL, prompt: BASE.prompt })).body).toEqual({ scores: { '127.0.0.1:8000': 25 } });
+    expect((await indexer.scores({ model: MODEL, prompt: BASE.prompt })).body).toEqual({ scores: { '127.0.0.1:8000': 25 }, total_blocks: 25 });
 
     writeFileSync(file, 'endpoints: []\n');
     await indexer.discovery?.reload();
     await indexer.ingestion.idle();
     expect(indexer.ingestion.subscriber.endpoints).toEqual([]);
-    expect((await indexer.scores({ model: MODEL, prompt: BASE.prompt })).body).toEqual({ scores: {} });
+    expect((await indexer.scores({ model: MODEL, prompt: BASE.prompt })).body).toEqual({ scores: {}, total_blocks: 25 });
   });
 });

@@ -160,7 +160,7 @@ export async function startKvIndexer(options: KvIndexerOptions, deps: KvIndexerD
       discovery = watcher;
     }
 
-    const scoring = new ScoringService({ scorer: indexer, tokenizers, metrics, backend: options.indexBackend });
+    const scoring = new ScoringService({ scorer: indexer, tokenizers, metrics, backend: options.indexBackend, blockSize: options.blockSize });
     const http = createHttpServer({ scoring, metrics, logger });
     closers.push(() => http.close());
     await http.listen({ host: options.host, port: options.httpPort });

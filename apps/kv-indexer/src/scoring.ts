@@ -41,6 +41,14 @@ export interface ScoringServiceOptions {
   readonly metrics: IndexerMetrics;
   /** Index backend name, a metric label; with `redis`, lookup failures answer `index_unavailable`. */
   readonly backend: string;
+  /** Tokens per request-key block, to report how many full blocks the prompt has (default 16). */
+  readonly blockSize?: number;
+}
+
+/** The scores of one query and the number of full blocks its tokens make. */
+export interface ScoredQuery {
+  readonly ranked: RankedScores;
+  readonly totalBlocks: number;
 }
 
 /** Tokenizes a query when needed, scores it, and records latency and result metrics. */
@@ -52,10 +60,10 @@ export class ScoringService {
   }
 
   /**
-   * Scores a query for one API (`http`, `grpc`): ranked scores, or a thrown `IndexerError`. The query
+   * Scores a query for one API (`http`, `grpc`): ranked scores and the prompt's full blocks, or a thrown `IndexerError`. The query
    * may be given as the function that validates it, so invalid requests are counted too.
    */
-  async score(request: ScoreQuery | (() => ScoreQuery), api: 'http' | 'grpc'): Promise<RankedScores> {
+  async score(request: ScoreQuery | (() => ScoreQuery), api: 'http' | 'grpc'): Promise<ScoredQuery> {
     const { metrics } = this.#options;
     try {
       const query = typeof request === 'function' ? request() : request;
@@ -73,7 +81,8 @@ export class ScoringService {
         stopLookup();
       }
       metrics.scoreRequests.inc({ api, code: 'ok' });
-      return [...scores].map(([pod, score]) => ({ pod, score })).sort((a, b) => b.score - a.score || (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0));
+      const ranked = [...scores].map(([pod, score]) => ({ pod, score })).sort((a, b) => b.score - a.score || (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0));
+      return { ranked, totalBlocks: Math.floor(tokens.length / (this.#options.blockSize ?? 16)) };
     } catch (err) {
       const error = toIndexerError(err);
       metrics.scoreRequests.inc({ api, code: error.code });

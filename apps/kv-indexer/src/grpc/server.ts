@@ -28,7 +28,7 @@ export function createGrpcServer(options: { scoring: ScoringService; logger: Log
   server.addService(indexerServiceClient().service, {
     GetPodScores(call: grpc.ServerUnaryCall<GetPodScoresRequest, GetPodScoresResponse>, callback: grpc.sendUnaryData<GetPodScoresResponse>) {
       scoring.score(() => toQuery(call.request), 'grpc').then(
-        (scores) => callback(null, { scores }),
+        ({ ranked }) => callback(null, { scores: ranked }),
         (err: unknown) => {
           const answer = toGrpcError(err);
           if (answer.code === grpc.status.INTERNAL) logger.error({ err: (err as Error).cause ?? err }, 'GetPodScores failed');

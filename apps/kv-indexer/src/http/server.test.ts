@@ -25,13 +25,13 @@ describe('HTTP API', () => {
     fakes.scorer.scores = new Map([['10.0.0.2:8000', 3], ['10.0.0.1:8000', 7.5], ['10.0.0.3:8000', 3]]);
     const res = await post({ model: 'm', token_ids: [1, 2, 3], pods: ['10.0.0.1:8000'], lora_name: 'Alice' });
     expect(res.statusCode).toBe(200);
-    expect(res.body).toBe('{"scores":{"10.0.0.1:8000":7.5,"10.0.0.2:8000":3,"10.0.0.3:8000":3}}');
+    expect(res.body).toBe('{"scores":{"10.0.0.1:8000":7.5,"10.0.0.2:8000":3,"10.0.0.3:8000":3},"total_blocks":0}');
     expect(fakes.scorer.calls).toEqual([{ tokens: [1, 2, 3], model: 'm', pods: ['10.0.0.1:8000'], loraName: 'Alice' }]);
   });
 
   it('tokenizes a prompt for the model and answers {} when no endpoint holds the first block', async () => {
     const res = await post({ model: 'Qwen/Qwen3-0.6B', prompt: 'hi' });
-    expect(res.json()).toEqual({ scores: {} });
+    expect(res.json()).toEqual({ scores: {}, total_blocks: 0 });
     expect(fakes.scorer.calls[0]).toMatchObject({ tokens: [104, 105], model: 'Qwen/Qwen3-0.6B', pods: undefined, loraName: null });
   });
 

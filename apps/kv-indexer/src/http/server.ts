@@ -17,7 +17,7 @@ export interface HttpServerOptions {
 }
 
 /**
- * The HTTP API: `POST /v1/scores` → `{"scores": {"<ip:port>": <score>}}` (best first), `GET /health`,
+ * The HTTP API: `POST /v1/scores` → `{"scores": {"<ip:port>": <score>}, "total_blocks": n}` (best first), `GET /health`,
  * `GET /metrics`. Every error is an OpenAI-style body whose `code` is a catalogue code.
  */
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
@@ -43,10 +43,11 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   });
 
   app.post('/v1/scores', async (request) => {
-    const ranked = await scoring.score(() => parseScoreRequest(request.body), 'http');
+    const { ranked, totalBlocks } = await scoring.score(() => parseScoreRequest(request.body), 'http');
     const scores: Record<string, number> = {};
     for (const { pod, score } of ranked) scores[pod] = score;
-    return { scores };
+    // total_blocks lets a caller turn a score into a matched share of the prompt.
+    return { scores, total_blocks: totalBlocks };
   });
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));

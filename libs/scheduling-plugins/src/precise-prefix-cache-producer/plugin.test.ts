@@ -35,10 +35,11 @@ describe('precise-prefix-cache-producer', () => {
 
   it('writes PrefixCacheMatchInfo from a remote kv-indexer, under its own name and the plain key', async () => {
     const [a, b] = [endpoint({ address: '10.0.0.1', port: 8000 }), endpoint({ address: '10.0.0.2', port: 8000 })] as [Endpoint, Endpoint];
-    const idx = await fakeIndexer(() => ({ status: 200, json: { scores: { '10.0.0.1:8000': 12 } } }));
+    const idx = await fakeIndexer(() => ({ status: 200, json: { scores: { '10.0.0.1:8000': 12 }, total_blocks: 20 } }));
     const producer = precisePrefixCacheProducer.create('precise', preciseProducerParameters.parse({ indexerURL: idx.url }), handle()) as PrecisePrefixCacheProducer;
     const ctx = context();
-    await producer.produce(ctx, request({ model: 'm', prompt: 'x'.repeat(4 * 16 * 20) }), [a, b]);
+    // The indexer's own block count wins over an estimate from the prompt's length.
+    await producer.produce(ctx, request({ model: 'm', prompt: 'x'.repeat(4 * 16 * 33) }), [a, b]);
     expect(info(ctx, a, 'precise')).toEqual({ matchBlocks: 12, totalBlocks: 20, blockSize: 16 });
     expect(info(ctx, b)).toEqual({ matchBlocks: 0, totalBlocks: 20, blockSize: 16 });
     expect(idx.bodies[0]).toMatchObject({ model: 'm', pods: ['10.0.0.1:8000', '10.0.0.2:8000'] });
