@@ -16,7 +16,7 @@ export type {
   HashBlocksOptions,
   VllmBlockHasherOptions,
 } from './vllm-hash.js';
-export { requestBlockKeys, requestKeyRoot } from './request-keys.js';
+export { requestBlockKeyWords, requestBlockKeys, requestKeyRoot } from './request-keys.js';
 export type { RequestBlockKeysOptions, RequestKeyAlgorithm } from './request-keys.js';
 export { KvEventDecodeError, decodeKvEventBatch, encodeKvEventBatch } from './kv-events.js';
 export type {

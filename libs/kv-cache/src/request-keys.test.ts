@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { encodeCanonicalCbor } from './cbor.js';
 import { fnv64a } from './fnv.js';
-import { requestBlockKeys, requestKeyRoot } from './request-keys.js';
+import { requestBlockKeyWords, requestBlockKeys, requestKeyRoot } from './request-keys.js';
 import { readVector } from './test-support/vectors.js';
 import { xxh64 } from './xxh64.js';
 
@@ -132,5 +132,32 @@ describe('requestBlockKeys (xxh64)', () => {
 
   it('rejects an unknown algorithm', () => {
     expect(() => requestKeyRoot('', 'm', 'sha1' as never)).toThrow(/algorithm/);
+  });
+});
+
+describe('requestBlockKeyWords', () => {
+  const join = (w: Uint32Array) => Array.from({ length: w.length / 2 }, (_, i) => (BigInt(w[2 * i + 1] as number) << 32n) | BigInt(w[2 * i] as number));
+  const tokens = Array.from({ length: 16 * 40 + 5 }, (_, i) => (i * 7919 + 3) % 151_000);
+
+  it.each([
+    ['text', { blockSize: 16, hashSeed: '42', modelName: 'Qwen/Qwen3-0.6B' }],
+    ['xxh64', { blockSize: 16, hashSeed: '', modelName: 'm', algorithm: 'xxh64' as const }],
+    ['a parent key', { blockSize: 16, hashSeed: '', modelName: 'm', parentKey: 0xfedc_ba98_7654_3210n }],
+    ['extras', { blockSize: 16, hashSeed: '', modelName: 'm', extra: (i: number) => (i === 0 ? [{ Hash: 'img' }] : null) }],
+  ])('gives the same keys as requestBlockKeys, with %s', (_, options) => {
+    const words = requestBlockKeyWords(tokens, options);
+    expect(words.length).toBe(80);
+    expect(join(words)).toEqual(requestBlockKeys(tokens, options));
+  });
+
+  it('hashes a block holding a token outside uint32 through the generic encoder, and rejects a non-integer naming its place', () => {
+    const odd = [...tokens.slice(0, 20), -1, ...tokens.slice(21, 48)];
+    const options = { blockSize: 16, hashSeed: '', modelName: 'm' };
+    const keys = requestBlockKeys(odd, options);
+    expect(new Set(keys).size).toBe(3);
+    expect(keys[0]).toBe(requestBlockKeys(tokens.slice(0, 16), options)[0]);
+    expect(keys[1]).toBe(fnv64a(encodeCanonicalCbor([keys[0], odd.slice(16, 32), null])));
+    expect(join(requestBlockKeyWords(odd, options))).toEqual(keys);
+    expect(() => requestBlockKeyWords([...tokens.slice(0, 20), 1.5, ...tokens.slice(21, 32)], options)).toThrow(/tokens\[4\]/);
   });
 });

@@ -91,55 +91,47 @@ function keyOf(hi: number, lo: number): bigint {
   return keyWord64[0] as bigint;
 }
 
-// FNV-64a state in four 16-bit limbs (f0 lowest), fed byte by byte without building the CBOR
-// bytes: the text-only block keys are on the indexer's and the router's hot paths.
-let f0 = 0;
-let f1 = 0;
-let f2 = 0;
-let f3 = 0;
+// Scratch for one text-only block's CBOR bytes: [parent, [tokens…], null] is at most 9 + 9 + 5 per
+// token + 1 bytes. The bytes are written first and hashed in one tight loop over local variables,
+// which runs about twice as fast as feeding the hash byte by byte through shared state.
+let blockBytes = new Uint8Array(1024);
 
-function fnvByte(b: number): void {
-  f0 ^= b;
-  // h · (2^40 + 0x1b3) mod 2^64: the 2^40 term shifts h by two limbs plus 8 bits.
-  const t0 = f0 * 0x1b3;
-  const t1 = f1 * 0x1b3 + (t0 >>> 16);
-  const t2 = f2 * 0x1b3 + (f0 << 8) + (t1 >>> 16);
-  const t3 = f3 * 0x1b3 + (f1 << 8) + (t2 >>> 16);
-  f0 = t0 & 0xffff;
-  f1 = t1 & 0xffff;
-  f2 = t2 & 0xffff;
-  f3 = t3 & 0xffff;
-}
-
-/** Feeds the canonical CBOR head of an unsigned integer (major type `major`), shortest form. */
-function fnvUintHead(major: number, hi: number, lo: number): void {
+/** Writes the canonical CBOR head of an unsigned integer (major type `major`, value hi·2^32 + lo) at `p`. */
+function writeUintHead(out: Uint8Array, p: number, major: number, hi: number, lo: number): number {
   const m = major << 5;
-  if (hi === 0) {
-    if (lo < 24) return fnvByte(m | lo);
-    if (lo < 0x100) {
-      fnvByte(m | 24);
-      return fnvByte(lo);
-    }
-    if (lo < 0x10000) {
-      fnvByte(m | 25);
-      fnvByte(lo >>> 8);
-      return fnvByte(lo & 0xff);
-    }
-    fnvByte(m | 26);
-    fnvByte(lo >>> 24);
-    fnvByte((lo >>> 16) & 0xff);
-    fnvByte((lo >>> 8) & 0xff);
-    return fnvByte(lo & 0xff);
+  if (hi !== 0) {
+    out[p] = m | 27;
+    out[p + 1] = hi >>> 24;
+    out[p + 2] = hi >>> 16;
+    out[p + 3] = hi >>> 8;
+    out[p + 4] = hi;
+    out[p + 5] = lo >>> 24;
+    out[p + 6] = lo >>> 16;
+    out[p + 7] = lo >>> 8;
+    out[p + 8] = lo;
+    return p + 9;
   }
-  fnvByte(m | 27);
-  fnvByte(hi >>> 24);
-  fnvByte((hi >>> 16) & 0xff);
-  fnvByte((hi >>> 8) & 0xff);
-  fnvByte(hi & 0xff);
-  fnvByte(lo >>> 24);
-  fnvByte((lo >>> 16) & 0xff);
-  fnvByte((lo >>> 8) & 0xff);
-  fnvByte(lo & 0xff);
+  if (lo < 24) {
+    out[p] = m | lo;
+    return p + 1;
+  }
+  if (lo < 0x100) {
+    out[p] = m | 24;
+    out[p + 1] = lo;
+    return p + 2;
+  }
+  if (lo < 0x10000) {
+    out[p] = m | 25;
+    out[p + 1] = lo >>> 8;
+    out[p + 2] = lo;
+    return p + 3;
+  }
+  out[p] = m | 26;
+  out[p + 1] = lo >>> 24;
+  out[p + 2] = lo >>> 16;
+  out[p + 3] = lo >>> 8;
+  out[p + 4] = lo;
+  return p + 5;
 }
 
 /**
@@ -148,21 +140,37 @@ function fnvUintHead(major: number, hi: number, lo: number): void {
  * is not a uint32, so the caller can take the generic path and its error.
  */
 function cborFnvTextKey(parent: { hi: number; lo: number }, tokens: ArrayLike<number>, start: number, end: number): boolean {
-  f0 = 0x2325;
-  f1 = 0x8422;
-  f2 = 0x9ce4;
-  f3 = 0xcbf2;
-  fnvByte(0x83);
-  fnvUintHead(0, parent.hi, parent.lo);
-  fnvUintHead(4, 0, end - start);
+  const need = 20 + (end - start) * 5;
+  if (blockBytes.length < need) blockBytes = new Uint8Array(need * 2);
+  const out = blockBytes;
+  out[0] = 0x83;
+  let p = writeUintHead(out, 1, 0, parent.hi, parent.lo);
+  p = writeUintHead(out, p, 4, 0, end - start);
   for (let i = start; i < end; i++) {
     const t = tokens[i] as number;
     if (!(t >= 0 && t <= 0xffff_ffff && Number.isInteger(t))) return false;
-    fnvUintHead(0, 0, t >>> 0);
+    p = writeUintHead(out, p, 0, 0, t >>> 0);
   }
-  fnvByte(0xf6);
-  parent.hi = f3 * 0x10000 + f2;
-  parent.lo = f1 * 0x10000 + f0;
+  out[p++] = 0xf6;
+  // FNV-1a 64 in four 16-bit limbs (h0 lowest): h · (2^40 + 0x1b3) mod 2^64, where the 2^40 term
+  // shifts h by two limbs plus 8 bits.
+  let h0 = 0x2325;
+  let h1 = 0x8422;
+  let h2 = 0x9ce4;
+  let h3 = 0xcbf2;
+  for (let i = 0; i < p; i++) {
+    h0 ^= out[i] as number;
+    const t0 = h0 * 0x1b3;
+    const t1 = h1 * 0x1b3 + (t0 >>> 16);
+    const t2 = h2 * 0x1b3 + (h0 << 8) + (t1 >>> 16);
+    const t3 = h3 * 0x1b3 + (h1 << 8) + (t2 >>> 16);
+    h0 = t0 & 0xffff;
+    h1 = t1 & 0xffff;
+    h2 = t2 & 0xffff;
+    h3 = t3 & 0xffff;
+  }
+  parent.hi = h3 * 0x10000 + h2;
+  parent.lo = h1 * 0x10000 + h0;
   return true;
 }
 
@@ -216,8 +224,10 @@ export function requestBlockKeys(tokens: ArrayLike<number>, options: RequestBloc
     for (let i = 0; i < count; i++) {
       const start = i * blockSize;
       if (!cborFnvTextKey(halves, tokens, start, start + blockSize)) {
-        // An invalid token: the generic path reports it with its position.
-        cborFnvKey(BigInt(halves.hi) * 0x1_0000_0000n + BigInt(halves.lo), tokens, start, start + blockSize, null);
+        // A token outside uint32: the generic encoder hashes it (or reports it with its position).
+        const key = cborFnvKey(BigInt(halves.hi) * 0x1_0000_0000n + BigInt(halves.lo), tokens, start, start + blockSize, null);
+        halves.hi = Number(key >> 32n);
+        halves.lo = Number(key & 0xffff_ffffn);
       }
       keys[i] = keyOf(halves.hi, halves.lo);
     }
@@ -233,4 +243,40 @@ export function requestBlockKeys(tokens: ArrayLike<number>, options: RequestBloc
     keys[i] = parent;
   }
   return keys;
+}
+
+/**
+ * The same keys as {@link requestBlockKeys}, as 32-bit words: key i is `words[2i]` (low half) and
+ * `words[2i + 1]` (high half). Text-only `cbor-fnv` chains, the scoring hot path, make no bigint.
+ */
+export function requestBlockKeyWords(tokens: ArrayLike<number>, options: RequestBlockKeysOptions): Uint32Array {
+  const algorithm = options.algorithm ?? 'cbor-fnv';
+  const { blockSize, parentKey } = options;
+  if (algorithm !== 'cbor-fnv' || options.extra || !Number.isSafeInteger(blockSize) || blockSize <= 0 || (parentKey !== undefined && parentKey !== 0n)) {
+    const keys = requestBlockKeys(tokens, options);
+    const words = new Uint32Array(keys.length * 2);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as bigint;
+      words[2 * i] = Number(key & 0xffff_ffffn);
+      words[2 * i + 1] = Number(key >> 32n);
+    }
+    return words;
+  }
+  const count = Math.floor(tokens.length / blockSize);
+  const words = new Uint32Array(count * 2);
+  if (count === 0) return words;
+  const root = requestKeyRoot(options.hashSeed, options.modelName, algorithm);
+  const halves = { hi: Number(root >> 32n), lo: Number(root & 0xffff_ffffn) };
+  for (let i = 0; i < count; i++) {
+    const start = i * blockSize;
+    if (!cborFnvTextKey(halves, tokens, start, start + blockSize)) {
+      // A token outside uint32: the generic encoder hashes it (or reports it with its position).
+      const key = cborFnvKey(BigInt(halves.hi) * 0x1_0000_0000n + BigInt(halves.lo), tokens, start, start + blockSize, null);
+      halves.hi = Number(key >> 32n);
+      halves.lo = Number(key & 0xffff_ffffn);
+    }
+    words[2 * i] = halves.lo;
+    words[2 * i + 1] = halves.hi;
+  }
+  return words;
 }
