@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeKvEventBatch, encodeKvEventBatch, type KvEvent } from '@llmd/kv-cache';
+import { decodeKvEventBatch, encodeKvEventBatch, requestBlockKeyWords, type KvEvent } from '@llmd/kv-cache';
 import { silentLogger } from '@llmd/observability';
 import { loadTokenizerSync } from '@llmd/tokenizer';
 import { InMemoryKvBlockIndex, KvEventApplier, KvIndexer } from '../dist/index.js';
@@ -72,9 +72,9 @@ async function scoring() {
   const scoreTimes: number[] = [];
   for (let i = 0; i < 1000; i++) {
     const t0 = performance.now();
-    const k = indexer.blockKeys(prompt, model);
+    const k = requestBlockKeyWords(prompt, { blockSize: BLOCK, hashSeed: indexer.hashSeed, modelName: model });
     const t1 = performance.now();
-    await index.scorePrefix(k, indexer.tierWeights);
+    await index.scorePrefixWords(k, indexer.tierWeights);
     keyTimes.push(t1 - t0);
     scoreTimes.push(performance.now() - t1);
   }

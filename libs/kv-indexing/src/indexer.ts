@@ -1,4 +1,4 @@
-import { requestBlockKeys } from '@llmd/kv-cache';
+import { requestBlockKeyWords, requestBlockKeys } from '@llmd/kv-cache';
 import type { BlockKey, KvBlockIndex } from './index/types.js';
 import { DEFAULT_TIER_WEIGHTS, longestPrefixScores } from './scoring/longest-prefix.js';
 
@@ -47,9 +47,14 @@ export class KvIndexer {
    * from the first. Endpoints holding none are absent from the result.
    */
   async scoreTokens(tokens: ArrayLike<number>, model: string, options: ScoreOptions = {}): Promise<Map<string, number>> {
+    const pods = options.pods && options.pods.length > 0 ? new Set(options.pods) : undefined;
+    if (this.index.scorePrefixWords) {
+      // The in-memory fast path: keys as 32-bit words from start to finish, no bigint per block.
+      const words = requestBlockKeyWords(tokens, { blockSize: this.blockSize, hashSeed: this.hashSeed, modelName: options.loraName ?? model });
+      return words.length === 0 ? new Map() : this.index.scorePrefixWords(words, this.tierWeights, pods);
+    }
     const keys = this.blockKeys(tokens, options.loraName ?? model);
     if (keys.length === 0) return new Map();
-    const pods = options.pods && options.pods.length > 0 ? new Set(options.pods) : undefined;
     if (this.index.scorePrefix) return this.index.scorePrefix(keys, this.tierWeights, pods);
     const found = await this.index.lookup(keys, pods);
     return longestPrefixScores(found, this.tierWeights);

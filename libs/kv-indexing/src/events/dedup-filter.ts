@@ -2,30 +2,32 @@
 // the index only when no store still references the block. vLLM's OffloadingConnector announces the
 // same block in two overlapping chunks in chunk mode and removes it twice (llm-d-router #680).
 
-/** Group key used when an event carries no KV-cache group; real group indices are never negative. */
-const NO_GROUP = -1;
+import { RefCountTable } from './ref-count-table.js';
 
 /** Reference counts of stored engine blocks; see the file comment. Not shared across threads: per-pod calls are serialised by the pool. */
 export class EventDedupFilter {
-  // pod → "tier/group/hash" → count. A string key keeps one Map per pod instead of nested maps.
-  readonly #refs = new Map<string, Map<string, number>>();
+  // pod → "tier/group" → hash counts. The hashes live in typed arrays, not in per-hash objects.
+  readonly #refs = new Map<string, Map<string, RefCountTable>>();
 
-  static #key(tier: string, group: number | null | undefined, hash: bigint): string {
-    return `${tier}/${group ?? NO_GROUP}/${hash}`;
+  static #key(tier: string, group: number | null | undefined): string {
+    return group === null || group === undefined ? tier : `${tier}/${group}`;
   }
 
   /** Counts one more reference to each of `hashes`; a duplicate store counts again. */
   trackStore(pod: string, tier: string, group: number | null | undefined, hashes: readonly bigint[]): void {
     if (hashes.length === 0) return;
-    let bucket = this.#refs.get(pod);
-    if (bucket === undefined) {
-      bucket = new Map();
-      this.#refs.set(pod, bucket);
+    let buckets = this.#refs.get(pod);
+    if (buckets === undefined) {
+      buckets = new Map();
+      this.#refs.set(pod, buckets);
     }
-    for (const hash of hashes) {
-      const key = EventDedupFilter.#key(tier, group, hash);
-      bucket.set(key, (bucket.get(key) ?? 0) + 1);
+    const key = EventDedupFilter.#key(tier, group);
+    let table = buckets.get(key);
+    if (table === undefined) {
+      table = new RefCountTable();
+      buckets.set(key, table);
     }
+    for (let i = 0; i < hashes.length; i++) table.increment(hashes[i] as bigint);
   }
 
   /**
@@ -34,20 +36,16 @@ export class EventDedupFilter {
    * the block may have been stored before this process started).
    */
   filterRemove(pod: string, tier: string, group: number | null | undefined, hashes: readonly bigint[]): bigint[] {
-    const bucket = this.#refs.get(pod);
-    if (bucket === undefined) return hashes.slice();
+    const buckets = this.#refs.get(pod);
+    const key = EventDedupFilter.#key(tier, group);
+    const table = buckets?.get(key);
+    if (buckets === undefined || table === undefined) return hashes.slice();
     const kept: bigint[] = [];
-    for (const hash of hashes) {
-      const key = EventDedupFilter.#key(tier, group, hash);
-      const count = bucket.get(key);
-      if (count === undefined || count <= 1) {
-        bucket.delete(key);
-        kept.push(hash);
-      } else {
-        bucket.set(key, count - 1);
-      }
+    for (const hash of hashes) if (table.decrement(hash)) kept.push(hash);
+    if (table.size === 0) {
+      buckets.delete(key);
+      if (buckets.size === 0) this.#refs.delete(pod);
     }
-    if (bucket.size === 0) this.#refs.delete(pod);
     return kept;
   }
 
@@ -59,7 +57,7 @@ export class EventDedupFilter {
   /** Tracked (pod, tier, group, hash) keys, for a gauge. */
   get size(): number {
     let n = 0;
-    for (const bucket of this.#refs.values()) n += bucket.size;
+    for (const buckets of this.#refs.values()) for (const table of buckets.values()) n += table.size;
     return n;
   }
 }

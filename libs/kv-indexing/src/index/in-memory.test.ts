@@ -280,7 +280,23 @@ describe('InMemoryKvBlockIndex.scorePrefix', () => {
       }
       const weights = rand() < 0.5 ? { gpu: 1, cpu: 0.5 } : { gpu: 1, cpu: 0.8 };
       const filter = rand() < 0.5 ? new Set(['p1', 'p2', 'p5']) : undefined;
-      expect(await index.scorePrefix(keys, weights, filter)).toEqual(longestPrefixScores(await index.lookup(keys, filter), weights));
+      const expected = longestPrefixScores(await index.lookup(keys, filter), weights);
+      expect(await index.scorePrefix(keys, weights, filter)).toEqual(expected);
+      const words = new Uint32Array(keys.flatMap((k) => [Number(k & 0xffff_ffffn), Number(k >> 32n)]));
+      expect(await index.scorePrefixWords(words, weights, filter)).toEqual(expected);
     }
+  });
+
+  it('reads both halves of a word key and stops at the first unusable key', async () => {
+    const index = new InMemoryKvBlockIndex();
+    const keys = [0x1234_5678_9abc_def0n, 0xffff_ffff_0000_0001n, 0x0000_0001_ffff_ffffn];
+    await index.add(null, keys, [{ pod: 'a', tier: 'gpu' }]);
+    await index.add(null, keys.slice(0, 1), [{ pod: 'b', tier: 'gpu' }]);
+    const weights = { gpu: 1 };
+    expect(await index.scorePrefix(keys, weights)).toEqual(new Map([['a', 3], ['b', 1]]));
+    expect(await index.scorePrefix([keys[0] as bigint, 0n, keys[1] as bigint], weights)).toEqual(new Map([['a', 1], ['b', 1]]));
+    expect(await index.scorePrefix([(1n << 64n) | (keys[0] as bigint)], weights)).toEqual(new Map());
+    const words = new Uint32Array([0x9abc_def0, 0x1234_5678, 0x0000_0001, 0xffff_ffff, 0, 0, 0xffff_ffff, 0x0000_0001]);
+    expect(await index.scorePrefixWords(words, weights)).toEqual(new Map([['a', 2], ['b', 1]]));
   });
 });

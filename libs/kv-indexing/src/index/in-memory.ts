@@ -187,6 +187,24 @@ export class InMemoryKvBlockIndex implements KvBlockIndex {
    * array reads per entry and nothing is allocated per entry.
    */
   async scorePrefix(requestKeys: readonly BlockKey[], tierWeights: Readonly<Record<string, number>>, pods?: ReadonlySet<string>): Promise<Map<string, number>> {
+    // Keys up to the first unusable one, as words: the scan stops there anyway.
+    const words = new Uint32Array(requestKeys.length * 2);
+    for (let k = 0; k < requestKeys.length; k++) {
+      const key = requestKeys[k] as bigint;
+      if (!isBlockKey(key)) break;
+      word64[0] = key;
+      words[2 * k] = halves[0] as number;
+      words[2 * k + 1] = halves[1] as number;
+    }
+    return this.scorePrefixWords(words, tierWeights, pods);
+  }
+
+  /**
+   * {@link scorePrefix} over keys given as 32-bit words (key i: low half `words[2i]`, high half
+   * `words[2i + 1]`, as `requestBlockKeyWords` makes them); a zero key ends the prefix.
+   */
+  async scorePrefixWords(words: Uint32Array, tierWeights: Readonly<Record<string, number>>, pods?: ReadonlySet<string>): Promise<Map<string, number>> {
+    const keyCount = words.length >>> 1;
     const scores = new Map<string, number>();
     const podIndex = new Map<string, number>();
     const names: string[] = [];
@@ -198,11 +216,11 @@ export class InMemoryKvBlockIndex implements KvBlockIndex {
     let alive = new Uint8Array(0);
     let aliveList = new Int32Array(0);
     let remaining = 0;
-    for (let k = 0; k < requestKeys.length; k++) {
-      const key = requestKeys[k] as bigint;
-      if (!isBlockKey(key)) break;
-      word64[0] = key;
-      const block = this.#blockTable.find(halves[0] as number, halves[1] as number, this.#bLo, this.#bHi);
+    for (let k = 0; k < keyCount; k++) {
+      const lo = words[2 * k] as number;
+      const hi = words[2 * k + 1] as number;
+      if ((lo | hi) === 0) break;
+      const block = this.#blockTable.find(lo, hi, this.#bLo, this.#bHi);
       if (block === NONE) break;
       for (let i = 0; i < remaining; i++) best[aliveList[i] as number] = -1;
       for (let e = this.#bHead[block] as number; e !== NONE; e = e < 0 ? NONE : (this.#eNext[e] as number)) {
@@ -272,20 +290,30 @@ export class InMemoryKvBlockIndex implements KvBlockIndex {
     if (entries.length === 0) return;
     // Pinned for the whole add: evicting other blocks must not free a pair this add still uses.
     const pts = entries.map((entry) => this.#pin(entry.pod, entry.tier));
+    const speculative = entries.map((entry) => entry.speculative === true);
     try {
-      for (const key of requestKeys) {
-        word64[0] = key;
+      for (let k = 0; k < requestKeys.length; k++) {
+        word64[0] = requestKeys[k] as bigint;
         const lo = halves[0] as number;
         const hi = halves[1] as number;
         let block = this.#blockTable.find(lo, hi, this.#bLo, this.#bHi);
         if (block === NONE) block = this.#newBlock(lo, hi);
         else this.#touch(block);
-        for (let i = 0; i < pts.length; i++) this.#upsert(block, pts[i] as number, entries[i]?.speculative === true);
+        for (let i = 0; i < pts.length; i++) this.#upsert(block, pts[i] as number, speculative[i] as boolean);
       }
     } finally {
       for (const pt of pts) this.#release(pt);
     }
-    if (engineKeys) {
+    if (engineKeys && engineKeys.length === requestKeys.length) {
+      // Same block size on both sides, the common case: key i maps to key i.
+      for (let i = 0; i < engineKeys.length; i++) {
+        word64[0] = requestKeys[i] as bigint;
+        const rLo = halves[0] as number;
+        const rHi = halves[1] as number;
+        word64[0] = engineKeys[i] as bigint;
+        this.#map(halves[0] as number, halves[1] as number, rLo, rHi);
+      }
+    } else if (engineKeys) {
       forEachKeyPair(engineKeys.length, requestKeys.length, (e, r) => {
         word64[0] = requestKeys[r] as bigint;
         const rLo = halves[0] as number;

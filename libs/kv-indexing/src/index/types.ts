@@ -45,6 +45,8 @@ export interface KvBlockIndex {
    * get no entry. Indexes without it are scored from {@link lookup}.
    */
   scorePrefix?(requestKeys: readonly BlockKey[], tierWeights: Readonly<Record<string, number>>, pods?: ReadonlySet<string>): Promise<Map<string, number>>;
+  /** `scorePrefix` over keys as 32-bit words (low half, then high half, per key), for callers that never made bigints. */
+  scorePrefixWords?(words: Uint32Array, tierWeights: Readonly<Record<string, number>>, pods?: ReadonlySet<string>): Promise<Map<string, number>>;
   /** Approximate counts, for metrics. */
   stats(): Promise<{ blocks: number; entries: number }>;
   /** Releases connections and timers. */
