@@ -1,7 +1,8 @@
 // vLLM KV-cache events on the wire (vllm/distributed/kv_events.py): msgpack, one EventBatch per ZMQ message.
 // Two encodings exist: legacy msgspec `array_like` (positional arrays, tag first) and, since vLLM #42892,
 // events as maps tagged under "type". The decoder takes either, at the batch level and per event.
-import { Decoder, Encoder } from '@msgpack/msgpack';
+import { Encoder } from '@msgpack/msgpack';
+import { readMsgpack } from './msgpack-reader.js';
 import { eventBlockHash } from './vllm-hash.js';
 
 /** New full blocks cached by an engine (vLLM `BlockStored`). */
@@ -85,7 +86,6 @@ export class KvEventDecodeError extends Error {
 
 const UINT64_MAX = (1n << 64n) - 1n;
 const encoder = new Encoder({ useBigInt64: true });
-const decoder = new Decoder({ useBigInt64: true });
 
 // ---------------------------------------------------------------------------------------------------------
 // Encoding
@@ -394,7 +394,7 @@ function eventFromMap(e: Record<string, unknown>, event: number): KvEvent | stri
 export function decodeKvEventBatch(bytes: Uint8Array, options: DecodeKvEventBatchOptions = {}): KvEventBatch {
   let root: unknown;
   try {
-    root = decoder.decode(bytes);
+    root = readMsgpack(bytes);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new KvEventDecodeError('$', `not a single msgpack value (${reason})`, { cause: err });
