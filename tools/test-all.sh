@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs everything (Node 24, pnpm, Debian packages, workspace dependencies) and runs the whole
-# test suite: lint, typecheck, build and every vitest project. Ends with "N passed, N failed".
+# Installs everything (Node 24, pnpm, Debian packages, workspace dependencies, the test binaries
+# that tools/envtest builds with Go) and runs the whole test suite: lint, typecheck, build and
+# every vitest project. Ends with "N passed, N failed".
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-bash tools/setup.sh --system --deps
+bash tools/setup.sh --system --deps --envtest
 # shellcheck source=tools/env.sh
 source tools/env.sh
 
