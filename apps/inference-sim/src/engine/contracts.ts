@@ -119,6 +119,10 @@ export interface EngineCounters {
   preemptedPrefixCacheQueries: number;
   /** Hits of those lookups. */
   preemptedPrefixCacheHits: number;
+  /** Prompt tokens looked up at first admission, counted as vLLM counts KV-connector queries (`vllm:external_prefix_cache_queries`). */
+  externalPrefixCacheQueries: number;
+  /** Prompt tokens a P/D decode leg received by KV transfer instead of computing them (`vllm:external_prefix_cache_hits`). */
+  externalPrefixCacheHits: number;
   preemptions: number;
   /** Requests that produced all their tokens. */
   requestsFinished: number;

@@ -148,6 +148,8 @@ export class Engine {
     prefixCacheHits: 0,
     preemptedPrefixCacheQueries: 0,
     preemptedPrefixCacheHits: 0,
+    externalPrefixCacheQueries: 0,
+    externalPrefixCacheHits: 0,
     preemptions: 0,
     requestsFinished: 0,
     requestsAborted: 0,
@@ -576,6 +578,7 @@ export class Engine {
     const base = hitCount * this.#bs;
     if (!this.#allocate(s, base, s.promptLen - base, hitCount, base)) return false;
     this.#recordLookup(s, base);
+    this.counters.externalPrefixCacheHits += s.promptLen - base;
     s.transfer = TRANSFER_PENDING;
     this.#setDue(s, at + sampleKvTransferMs(s.promptLen, this.options.kvTransfer, this.#kvBytesPerToken, this.#random), DUE_TRANSFER);
     return true;
@@ -586,6 +589,7 @@ export class Engine {
       s.cachedTokens = hitTokens;
       this.counters.prefixCacheQueries += s.numTokens;
       this.counters.prefixCacheHits += hitTokens;
+      this.counters.externalPrefixCacheQueries += s.numTokens;
     } else if (s.preemptions > 0) {
       this.counters.preemptedPrefixCacheQueries += s.numTokens;
       this.counters.preemptedPrefixCacheHits += hitTokens;

@@ -79,6 +79,11 @@ describe('engine behaviour seen through the HTTP API and metrics', () => {
     expect(decode.body.usage.completion_tokens).toBe(12);
     expect(decode.body.choices[0].finish_reason).toBe('length');
     expect(decode.body.kv_transfer_params).toBeNull();
+    // Both legs ran on one server: the decode leg found the prefill's 18 full blocks in the local
+    // prefix cache and took only the remaining 12 prompt tokens by KV transfer.
+    const text = await scrape(sim.url);
+    expect(metricValue(text, 'vllm:external_prefix_cache_hits_total', label)).toBe(300 - 18 * 16);
+    expect(metricValue(text, 'vllm:external_prefix_cache_queries_total', label)).toBe(600);
   });
 
   it('keeps at most max-loras adapters in the running batch', async () => {

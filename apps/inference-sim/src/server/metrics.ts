@@ -16,6 +16,8 @@ export interface MetricsSource {
     generationTokens: number;
     prefixCacheQueries: number;
     prefixCacheHits: number;
+    externalPrefixCacheQueries: number;
+    externalPrefixCacheHits: number;
     preemptions: number;
   };
 }
@@ -101,6 +103,8 @@ export class SimMetrics {
     mirroredCounter(r, M.generationTokensTotal, 'Number of generation tokens processed.', labels, () => c.generationTokens);
     mirroredCounter(r, M.prefixCacheQueriesTotal, 'Prefix cache queries, in terms of number of queried tokens.', labels, () => c.prefixCacheQueries);
     mirroredCounter(r, M.prefixCacheHitsTotal, 'Prefix cache hits, in terms of number of cached tokens.', labels, () => c.prefixCacheHits);
+    mirroredCounter(r, 'vllm:external_prefix_cache_queries_total', 'External prefix cache queries from KV connector cross-instance cache sharing, in terms of number of queried tokens.', labels, () => c.externalPrefixCacheQueries);
+    mirroredCounter(r, 'vllm:external_prefix_cache_hits_total', 'External prefix cache hits from KV connector cross-instance cache sharing, in terms of number of cached tokens.', labels, () => c.externalPrefixCacheHits);
     mirroredCounter(r, M.numPreemptionsTotal, 'Cumulative number of preemptions from the engine.', labels, () => c.preemptions);
 
     this.#success = new Counter({
