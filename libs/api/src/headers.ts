@@ -62,6 +62,12 @@ export const SLO_TPOT_MS_HEADER = 'x-llm-d-slo-tpot-ms';
 /** Deprecated alias of {@link SLO_TPOT_MS_HEADER}. */
 export const SLO_TPOT_MS_HEADER_DEPRECATED = 'x-slo-tpot-ms';
 
+/** Sent by clients; read by flow control: this request's queue-wait budget as a Go duration (`2s`, `500ms`); invalid values are ignored. */
+export const INFERENCE_TTL_HEADER = 'x-llm-d-inference-ttl';
+
+/** Set by the router on responses of requests that passed flow control: the time they waited there, in whole milliseconds. */
+export const FLOW_QUEUE_DURATION_HEADER = 'x-llm-d-flow-queue-duration-ms';
+
 /** Set by the payload processor (IPP, formerly BBR) from `body.model` so a gateway can route by model. */
 export const GATEWAY_MODEL_NAME_HEADER = 'x-gateway-model-name';
 
@@ -85,6 +91,8 @@ export const REQUEST_DROPPED_REASONS = [
   'rejected-ttl-expired',
   'rejected-context-cancelled',
   'rejected-no-endpoints',
+  'rejected-shutting-down',
+  'rejected-internal',
   'evicted',
   'evicted-queue-pressure',
   'evicted-priority',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FeatureGateError, FeatureGates } from './registry.js';
+import { FLOW_CONTROL_GATE, ROUTER_FEATURE_GATES } from './router-gates.js';
 
 const gates = () =>
   new FeatureGates([
@@ -58,5 +59,16 @@ describe('FeatureGates', () => {
 
   it('refuses to answer for an undeclared gate', () => {
     expect(() => gates().enabled('nope')).toThrowError(/never declared/);
+  });
+});
+
+describe('ROUTER_FEATURE_GATES', () => {
+  it('declares flowControl (off) and haPopulateNonLeaderDatastore (on) under their upstream names', () => {
+    const g = new FeatureGates(ROUTER_FEATURE_GATES);
+    expect(g.list().map((s) => [s.name, s.default, s.maturity])).toEqual([
+      [FLOW_CONTROL_GATE, false, 'beta'],
+      ['haPopulateNonLeaderDatastore', true, 'beta'],
+    ]);
+    expect(g.apply(['flowControl']).enabled(FLOW_CONTROL_GATE)).toBe(true);
   });
 });

@@ -6,6 +6,12 @@ export { ConfigError, formatConfigPath } from './config/errors.js';
 export {
   CORE_METRICS_EXTRACTOR_TYPE,
   DEFAULT_ENDPOINT_PICKER_CONFIG,
+  DEFAULT_FAIRNESS_POLICY_TYPE,
+  DEFAULT_ORDERING_POLICY_TYPE,
+  DEFAULT_PRIORITY_BAND_MAX_BYTES,
+  DEFAULT_REQUEST_TTL_MS,
+  DEFAULT_USAGE_LIMIT_POLICY_TYPE,
+  FLOW_CONTROL_GATE,
   DEFAULT_PARSER_TYPES,
   DEFAULT_PROFILE_NAME,
   DEFAULT_SATURATION_DETECTOR_TYPE,
@@ -31,4 +37,13 @@ export type {
   ProfileSpec,
 } from './config/parse.js';
 export { instantiateEndpointPickerConfig, loadEndpointPickerConfig } from './config/load.js';
-export type { AutoAddedPlugin, LoadedConfig, LoadedDataLayer, LoadedDataSource, LoadOptions } from './config/load.js';
+export type {
+  AutoAddedPlugin,
+  LoadedBandTemplate,
+  LoadedConfig,
+  LoadedDataLayer,
+  LoadedDataSource,
+  LoadedFlowControl,
+  LoadedPriorityBand,
+  LoadOptions,
+} from './config/load.js';

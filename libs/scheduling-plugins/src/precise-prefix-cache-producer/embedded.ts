@@ -38,7 +38,8 @@ export class EmbeddedIndexSource implements PrefixScoreSource {
     this.#o = o;
     const { params: p, logger } = o;
     const cfg = p.indexerConfig.kvBlockIndexConfig;
-    const redisAddress = cfg.redisConfig?.address ?? cfg.valkeyConfig?.address;
+    // Upstream's precedence: valkeyConfig before redisConfig (both speak the Redis protocol).
+    const redisAddress = cfg.valkeyConfig?.address ?? cfg.redisConfig?.address;
     this.index = redisAddress
       ? new RedisKvBlockIndex({ url: redisAddress.includes('://') ? redisAddress : `redis://${redisAddress}`, keyPrefix: `${o.name}:`, logger })
       : new InMemoryKvBlockIndex({

@@ -51,3 +51,21 @@ export const METRICS_DATA_SOURCE_TYPE = 'metrics-data-source';
 
 /** Extractor injected with {@link METRICS_DATA_SOURCE_TYPE}. */
 export const CORE_METRICS_EXTRACTOR_TYPE = 'core-metrics-extractor';
+
+/** Feature gate that turns flow control on (declared in libs/feature-gates). */
+export { FLOW_CONTROL_GATE } from '@llmd/feature-gates';
+
+/** Fairness policy of a priority band that names none (upstream default). */
+export const DEFAULT_FAIRNESS_POLICY_TYPE = 'global-strict-fairness-policy';
+
+/** Ordering policy of a priority band that names none (upstream default). */
+export const DEFAULT_ORDERING_POLICY_TYPE = 'fcfs-ordering-policy';
+
+/** How long a request may wait in flow control when `defaultRequestTTL` is not set (upstream: 60 s). */
+export const DEFAULT_REQUEST_TTL_MS = 60_000;
+
+/** Byte capacity of a priority band whose `maxBytes` is unset or 0 (upstream: 1 GB). */
+export const DEFAULT_PRIORITY_BAND_MAX_BYTES = 1_000_000_000;
+
+/** Usage-limit policy used when `flowControl.usageLimitPolicyPluginRef` is unset (upstream default: no gating). */
+export const DEFAULT_USAGE_LIMIT_POLICY_TYPE = 'static-usage-limit-policy';

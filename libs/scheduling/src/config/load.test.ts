@@ -317,7 +317,8 @@ describe('loadEndpointPickerConfig: feature gates', () => {
 
   it('applies known gates to the given FeatureGates and loads gated plugins when their gate is on', () => {
     const g = gates();
-    const cfg = load('featureGates: [experimentalScoring, flowControl]\nplugins: [{type: experimental-scorer}]\n', { extra: [gated], gates: g });
+    const policies = [fake('global-strict-fairness-policy', ['fairness']), fake('fcfs-ordering-policy', ['ordering'])];
+    const cfg = load('featureGates: [experimentalScoring, flowControl]\nplugins: [{type: experimental-scorer}]\n', { extra: [gated, ...policies], gates: g });
     expect(cfg.featureGates).toBe(g);
     expect(g.enabledNames()).toEqual(['experimentalScoring', 'flowControl']);
     expect(shape(cfg.profiles.get('default')).scorers).toEqual(['experimental-scorer:1']);
@@ -514,8 +515,8 @@ describe('loadEndpointPickerConfig: plugin handle', () => {
 
 describe('loadEndpointPickerConfig: other layers', () => {
   const extra = [
-    fake('utilization-detector', ['filter']),
-    fake('concurrency-detector', ['filter']),
+    fake('utilization-detector', ['filter', 'detector']),
+    fake('concurrency-detector', ['filter', 'detector']),
     fake('openai-parser', []),
     fake('passthrough-parser', []),
     fake('rate-admitter', ['admitter']),
@@ -552,7 +553,11 @@ flowControl: {maxRequests: 10}
     expect(names(cfg.preRequestHooks)).toEqual(['usage-tracker']);
     expect(cfg.plugins.has('utilization-detector')).toBe(false);
     expect(cfg.flowControl?.maxRequests).toBe(10);
-    expect(cfg.warnings).toEqual([expect.stringMatching(/top-level saturationDetector is deprecated/)]);
+    expect(cfg.warnings).toEqual([
+      expect.stringMatching(/top-level saturationDetector is deprecated/),
+      expect.stringMatching(/flowControl is configured but the "flowControl" feature gate is off: only its saturationDetector is used/),
+    ]);
+    expect(cfg.flowControlConfig).toBeNull();
   });
 
   it.each([
@@ -575,5 +580,103 @@ flowControl: {maxRequests: 10}
     const cfg = instantiateEndpointPickerConfig(spec, o);
     expect(cfg.spec).toBe(spec);
     expect(cfg.raw).toEqual({ plugins: [{ type: 'queue-scorer' }] });
+  });
+});
+
+describe('loadEndpointPickerConfig: flowControl', () => {
+  const gates = (): FeatureGates => new FeatureGates([{ name: 'flowControl', default: false, maturity: 'beta', description: 'fc' }]);
+  const extra = [
+    fake('utilization-detector', ['filter', 'detector']),
+    fake('global-strict-fairness-policy', ['fairness']),
+    fake('round-robin-fairness-policy', ['fairness']),
+    fake('fcfs-ordering-policy', ['ordering']),
+    fake('edf-ordering-policy', ['ordering']),
+    fake('static-usage-limit-policy', ['usage-limit']),
+    fake('priority-holdback-policy', ['usage-limit']),
+  ];
+  const on = (text: string) => load(`featureGates: [flowControl]\n${text}`, { extra, gates: gates() });
+  const onError = (text: string) => loadError(`featureGates: [flowControl]\n${text}`, { extra, gates: gates() });
+
+  it('applies upstream defaults when the gate is on and the section is absent: a priority-0 band, 60s TTL, 1 GB per band, no global limit', () => {
+    const fc = on('plugins: [{type: queue-scorer}]\n').flowControlConfig;
+    expect(fc).toMatchObject({ maxBytes: 0, maxRequests: 0, defaultRequestTTLMs: 60_000, noEndpointRequestTTLMs: null, defaultNegativePriorityBand: null });
+    expect(fc?.usageLimitPolicy?.type).toBe('static-usage-limit-policy');
+    expect(fc?.priorityBands.map((b) => [b.priority, b.maxBytes, b.maxRequests, b.fairnessPolicy.name, b.orderingPolicy.name])).toEqual([
+      [0, 1_000_000_000, 0, 'global-strict-fairness-policy', 'fcfs-ordering-policy'],
+    ]);
+  });
+
+  it('resolves bands (highest first), templates and policies by type name or by configured plugin name', () => {
+    const cfg = on(`
+plugins:
+- {type: queue-scorer}
+- {name: fair, type: round-robin-fairness-policy}
+flowControl:
+  maxRequests: 1k
+  maxBytes: 1Mi
+  defaultRequestTTL: 30s
+  noEndpointRequestTTL: 5m
+  defaultPriorityBand: {maxRequests: 50, fairnessPolicyRef: fair}
+  defaultNegativePriorityBand: {maxRequests: 0, maxBytes: 1k, orderingPolicyRef: edf-ordering-policy}
+  priorityBands:
+  - {priority: -1, maxRequests: 5, defaultRequestTTL: 2s}
+  - {priority: 10, fairnessPolicyRef: round-robin-fairness-policy, orderingPolicyRef: edf-ordering-policy}
+`);
+    const fc = cfg.flowControlConfig;
+    expect(fc).toMatchObject({ maxRequests: 1000, maxBytes: 1 << 20, defaultRequestTTLMs: 30_000, noEndpointRequestTTLMs: 300_000 });
+    expect(fc?.priorityBands.map((b) => [b.priority, b.maxRequests, b.requestTTLMs, b.fairnessPolicy.name, b.orderingPolicy.name])).toEqual([
+      [10, 0, null, 'round-robin-fairness-policy', 'edf-ordering-policy'],
+      [0, 50, null, 'fair', 'fcfs-ordering-policy'],
+      [-1, 5, 2000, 'global-strict-fairness-policy', 'fcfs-ordering-policy'],
+    ]);
+    expect(fc?.defaultNegativePriorityBand).toMatchObject({ maxRequests: 0, maxBytes: 1000 });
+    expect(fc?.defaultNegativePriorityBand?.orderingPolicy.name).toBe('edf-ordering-policy');
+    // The policies named by type were added once, under their type name.
+    expect(cfg.autoAdded.map((a) => a.name)).toEqual(expect.arrayContaining(['round-robin-fairness-policy', 'edf-ordering-policy', 'fcfs-ordering-policy']));
+  });
+
+  it.each([
+    {
+      case: 'an unknown policy',
+      text: 'flowControl: {priorityBands: [{priority: 1, fairnessPolicyRef: fair-share}]}\n',
+      error: /^flowControl\.priorityBands\[0\]\.fairnessPolicyRef: unknown fairness policy "fair-share"/,
+    },
+    {
+      case: 'an ordering policy used for fairness',
+      text: 'flowControl: {defaultPriorityBand: {fairnessPolicyRef: fcfs-ordering-policy}}\n',
+      error: /^flowControl\.defaultPriorityBand\.fairnessPolicyRef: plugin "fcfs-ordering-policy" \(type fcfs-ordering-policy\) is not a fairness policy/,
+    },
+    {
+      case: 'a scorer used for ordering',
+      text: 'plugins: [{type: queue-scorer}]\nflowControl: {priorityBands: [{priority: 3, orderingPolicyRef: queue-scorer}]}\n',
+      error: /^flowControl\.priorityBands\[0\]\.orderingPolicyRef: plugin "queue-scorer" \(type queue-scorer\) is not an ordering policy/,
+    },
+    {
+      case: 'a detector reference to a plugin that is no detector',
+      text: 'plugins: [{type: queue-scorer}]\nflowControl: {saturationDetector: {pluginRef: queue-scorer}}\n',
+      error: /^flowControl\.saturationDetector\.pluginRef: plugin "queue-scorer" \(type queue-scorer\) is not a saturation detector/,
+    },
+  ])('rejects $case, naming the key', ({ text, error }) => {
+    expect(onError(text).message).toMatch(error);
+  });
+
+  it('refuses to run flow control in an app that registers no policies', () => {
+    const err = loadError('featureGates: [flowControl]\n', { gates: gates() });
+    expect(err.message).toMatch(/the "flowControl" gate is on, but the default policies global-strict-fairness-policy and fcfs-ordering-policy are not registered/);
+  });
+
+  it('resolves usageLimitPolicyPluginRef by plugin name or type, and refuses a plugin of another kind', () => {
+    const named = on('plugins:\n- {type: queue-scorer}\n- {name: holdback, type: priority-holdback-policy}\nflowControl: {usageLimitPolicyPluginRef: holdback}\n');
+    expect(named.flowControlConfig?.usageLimitPolicy?.name).toBe('holdback');
+    expect(on('plugins: [{type: queue-scorer}]\nflowControl: {usageLimitPolicyPluginRef: priority-holdback-policy}\n').flowControlConfig?.usageLimitPolicy?.type).toBe('priority-holdback-policy');
+    expect(onError('plugins: [{type: queue-scorer}]\nflowControl: {usageLimitPolicyPluginRef: queue-scorer}\n').message).toMatch(
+      /^flowControl\.usageLimitPolicyPluginRef: plugin "queue-scorer" \(type queue-scorer\) is not a usage limit policy/,
+    );
+    expect(onError('flowControl: {usageLimitPolicyPluginRef: soft-ceiling}\n').message).toMatch(/^flowControl\.usageLimitPolicyPluginRef: unknown usage limit policy "soft-ceiling"/);
+  });
+
+  it('warns about the settings it accepts but does not act on', () => {
+    const cfg = on('plugins: [{type: queue-scorer}]\nflowControl: {enableEviction: true}\n');
+    expect(cfg.warnings).toEqual([expect.stringMatching(/enableEviction is accepted, but dispatched requests are never evicted/)]);
   });
 });

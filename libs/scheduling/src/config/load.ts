@@ -3,6 +3,8 @@
 import { FeatureGateError } from '@llmd/feature-gates';
 import type { FeatureGates } from '@llmd/feature-gates';
 import { ZodError } from 'zod';
+import { isFairnessPolicy, isOrderingPolicy, isSaturationDetector, isUsageLimitPolicy } from '../framework/flow-control.js';
+import type { FairnessPolicy, OrderingPolicy, SaturationDetector, UsageLimitPolicy } from '../framework/flow-control.js';
 import {
   isAdmitter,
   isDataProducer,
@@ -31,7 +33,13 @@ import { Scheduler } from '../scheduler.js';
 import type { SchedulerObserver } from '../scheduler.js';
 import {
   CORE_METRICS_EXTRACTOR_TYPE,
+  DEFAULT_FAIRNESS_POLICY_TYPE,
+  DEFAULT_ORDERING_POLICY_TYPE,
   DEFAULT_PARSER_TYPES,
+  DEFAULT_PRIORITY_BAND_MAX_BYTES,
+  DEFAULT_REQUEST_TTL_MS,
+  DEFAULT_USAGE_LIMIT_POLICY_TYPE,
+  FLOW_CONTROL_GATE,
   DEFAULT_PROFILE_NAME,
   DEFAULT_SATURATION_DETECTOR_TYPE,
   DEFAULT_SCORER_WEIGHT,
@@ -41,7 +49,15 @@ import {
 } from './defaults.js';
 import { ConfigError, configErrorFromZod } from './errors.js';
 import { parseEndpointPickerConfig } from './parse.js';
-import type { EndpointPickerConfigSpec, FlowControlSpec, PluginRefSpec, PluginSpec, ProfilePluginSpec } from './parse.js';
+import type {
+  EndpointPickerConfigSpec,
+  FlowControlSpec,
+  PluginRefSpec,
+  PluginSpec,
+  PriorityBandSpec,
+  PriorityBandTemplateSpec,
+  ProfilePluginSpec,
+} from './parse.js';
 import type { EndpointPickerApiVersion } from './schema.js';
 
 /** What phase 2 needs besides the parsed config. */
@@ -81,6 +97,45 @@ export interface LoadedDataLayer {
   readonly crossReplicaSyncIntervalMs: number | null;
 }
 
+/** A priority band's limits and policies, resolved. */
+export interface LoadedBandTemplate {
+  /** Byte capacity (upstream default 1 GB when unset or 0). */
+  readonly maxBytes: number;
+  /** Request capacity; 0 = no limit. */
+  readonly maxRequests: number;
+  /** The band's own queue-wait budget (ms), else null for the global `defaultRequestTTL`. */
+  readonly requestTTLMs: number | null;
+  readonly fairnessPolicy: FairnessPolicy;
+  readonly orderingPolicy: OrderingPolicy;
+}
+
+/** A configured priority band. */
+export interface LoadedPriorityBand extends LoadedBandTemplate {
+  readonly priority: number;
+}
+
+/**
+ * `flowControl` with every default applied and every policy reference resolved to its plugin
+ * (only built when the `flowControl` feature gate is on).
+ */
+export interface LoadedFlowControl {
+  /** Global limits across bands; 0 = no limit. */
+  readonly maxBytes: number;
+  readonly maxRequests: number;
+  /** Queue-wait budget while the pool has endpoints (ms); 0 = wait until the client goes away. */
+  readonly defaultRequestTTLMs: number;
+  /** Queue-wait budget while the pool has no endpoints (ms); null = the same as `defaultRequestTTLMs`. */
+  readonly noEndpointRequestTTLMs: number | null;
+  /** Configured bands, highest priority first; priority 0 is always present. */
+  readonly priorityBands: readonly LoadedPriorityBand[];
+  /** Template of bands created on demand for priorities not configured. */
+  readonly defaultPriorityBand: LoadedBandTemplate;
+  /** Template for on-demand bands below priority 0; null = use `defaultPriorityBand`. */
+  readonly defaultNegativePriorityBand: LoadedBandTemplate | null;
+  /** Per-priority admission ceilings (`usageLimitPolicyPluginRef`); null = every band up to saturation 1. */
+  readonly usageLimitPolicy: UsageLimitPolicy | null;
+}
+
 /** A fully loaded EndpointPickerConfig: every plugin built, defaults applied, references resolved. */
 export interface LoadedConfig {
   readonly apiVersion: EndpointPickerApiVersion;
@@ -100,10 +155,12 @@ export interface LoadedConfig {
   /** The gates, with the config's settings applied. */
   readonly featureGates: FeatureGates;
   /** The configured detector, else `utilization-detector` when registered, else null. */
-  readonly saturationDetector: Plugin | null;
+  readonly saturationDetector: SaturationDetector | null;
   readonly dataLayer: LoadedDataLayer;
-  /** Flow-control settings as data; plugin references inside are resolved by flow control. */
+  /** Flow-control settings as written (null when the section is absent). */
   readonly flowControl: FlowControlSpec | null;
+  /** Flow control resolved, when the `flowControl` gate is on (null otherwise). */
+  readonly flowControlConfig: LoadedFlowControl | null;
   /** Request parsers in order: the configured ones, else the registered upstream defaults. */
   readonly parsers: readonly Plugin[];
   /** Plugins added by system defaults and `requires`. */
@@ -173,6 +230,7 @@ class Loader {
   readonly #observer: SchedulerObserver | undefined;
   readonly #entries = new Map<string, Entry>();
   readonly #autoAdded: AutoAddedPlugin[] = [];
+  readonly #warnings: string[] = [];
   // Plugin lookups through the handle are only meaningful once every plugin exists.
   #building = true;
 
@@ -191,6 +249,7 @@ class Loader {
 
     const { profiles, profileHandler } = this.#buildScheduling();
     const saturationDetector = this.#saturationDetector();
+    const flowControlConfig = this.#flowControl();
     const parsers = this.#parsers();
     const dataLayer = this.#dataLayer();
     this.#building = false;
@@ -212,9 +271,10 @@ class Loader {
       saturationDetector,
       dataLayer,
       flowControl: spec.flowControl,
+      flowControlConfig,
       parsers,
       autoAdded: this.#autoAdded,
-      warnings: spec.warnings,
+      warnings: [...spec.warnings, ...this.#warnings],
       spec,
       raw: spec.raw,
     };
@@ -449,11 +509,119 @@ class Loader {
 
   // ---- other layers ----
 
-  #saturationDetector(): Plugin | null {
+  #saturationDetector(): SaturationDetector | null {
     const ref = this.#spec.saturationDetector;
-    if (ref !== null) return this.#resolve(ref).plugin;
+    let entry: Entry;
+    if (ref !== null) {
+      entry = this.#resolve(ref);
+      if (!isSaturationDetector(entry.plugin)) {
+        throw new ConfigError(ref.path, `plugin "${entry.plugin.name}" (type ${entry.plugin.type}) is not a saturation detector`);
+      }
+      return entry.plugin;
+    }
     if (!this.#registry.has(DEFAULT_SATURATION_DETECTOR_TYPE)) return null;
-    return this.#ensureDefault(DEFAULT_SATURATION_DETECTOR_TYPE, 'no saturation detector is configured', { path: '', where: '' }).plugin;
+    entry = this.#ensureDefault(DEFAULT_SATURATION_DETECTOR_TYPE, 'no saturation detector is configured', { path: '', where: '' });
+    return isSaturationDetector(entry.plugin) ? entry.plugin : null;
+  }
+
+  #gateOn(gate: string): boolean {
+    try {
+      return this.#gates.enabled(gate);
+    } catch (err) {
+      if (err instanceof FeatureGateError) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Resolves `flowControl` when its gate is on: limits with upstream's defaults, every band's
+   * fairness and ordering policy (by plugin name, else a registered policy type of that name,
+   * else the defaults), and a priority-0 band when none is configured.
+   */
+  #flowControl(): LoadedFlowControl | null {
+    const fc = this.#spec.flowControl;
+    if (!this.#gateOn(FLOW_CONTROL_GATE)) {
+      if (fc !== null) {
+        this.#warnings.push(`flowControl is configured but the "${FLOW_CONTROL_GATE}" feature gate is off: only its saturationDetector is used`);
+      }
+      return null;
+    }
+    if (!this.#registry.has(DEFAULT_FAIRNESS_POLICY_TYPE) || !this.#registry.has(DEFAULT_ORDERING_POLICY_TYPE)) {
+      throw new ConfigError(
+        'featureGates',
+        `the "${FLOW_CONTROL_GATE}" gate is on, but the default policies ${DEFAULT_FAIRNESS_POLICY_TYPE} and ${DEFAULT_ORDERING_POLICY_TYPE} are not registered`,
+      );
+    }
+    const usageLimitPolicy = this.#usageLimitPolicy(fc?.usageLimitPolicyPluginRef ?? null);
+    if (fc?.enableEviction) this.#warnings.push('flowControl.enableEviction is accepted, but dispatched requests are never evicted');
+
+    const template = (b: PriorityBandTemplateSpec | PriorityBandSpec | null, path: string): LoadedBandTemplate => ({
+      maxBytes: b?.maxBytes ? b.maxBytes : DEFAULT_PRIORITY_BAND_MAX_BYTES,
+      maxRequests: b?.maxRequests ?? 0,
+      requestTTLMs: b?.requestTTLMs ?? null,
+      fairnessPolicy: this.#policy(b?.fairnessPolicyRef ?? null, `${path}.fairnessPolicyRef`, 'fairness'),
+      orderingPolicy: this.#policy(b?.orderingPolicyRef ?? null, `${path}.orderingPolicyRef`, 'ordering'),
+    });
+    const defaultPriorityBand = template(fc?.defaultPriorityBand ?? null, 'flowControl.defaultPriorityBand');
+    const defaultNegativePriorityBand = fc?.defaultNegativePriorityBand
+      ? template(fc.defaultNegativePriorityBand, 'flowControl.defaultNegativePriorityBand')
+      : null;
+    const bands: LoadedPriorityBand[] = (fc?.priorityBands ?? []).map((b, i) => ({
+      priority: b.priority,
+      ...template(b, `flowControl.priorityBands[${i}]`),
+    }));
+    // Priority 0 always exists: it is where requests without an objective go.
+    if (!bands.some((b) => b.priority === 0)) bands.push({ priority: 0, ...defaultPriorityBand });
+    bands.sort((a, b) => b.priority - a.priority);
+    return {
+      maxBytes: fc?.maxBytes ?? 0,
+      maxRequests: fc?.maxRequests ?? 0,
+      defaultRequestTTLMs: fc?.defaultRequestTTLMs ?? DEFAULT_REQUEST_TTL_MS,
+      noEndpointRequestTTLMs: fc?.noEndpointRequestTTLMs ?? null,
+      priorityBands: bands,
+      defaultPriorityBand,
+      defaultNegativePriorityBand,
+      usageLimitPolicy,
+    };
+  }
+
+  /** The usage-limit policy: the plugin named, else a registered type of that name, else the default when registered. */
+  #usageLimitPolicy(ref: string | null): UsageLimitPolicy | null {
+    const path = 'flowControl.usageLimitPolicyPluginRef';
+    let entry = ref === null ? undefined : this.#entries.get(ref);
+    if (entry === undefined) {
+      const type = ref ?? DEFAULT_USAGE_LIMIT_POLICY_TYPE;
+      const factory = this.#registry.get(type);
+      if (factory === undefined) {
+        if (ref === null) return null;
+        throw new ConfigError(path, `unknown usage limit policy "${ref}" (configured plugins: ${[...this.#entries.keys()].join(', ') || 'none'}; registered types: ${this.#registry.types().join(', ')})`);
+      }
+      entry = this.#ensureDefault(factory.type, ref === null ? 'default usage limit policy' : `referenced at ${path}`, { path, where: path });
+    }
+    if (!isUsageLimitPolicy(entry.plugin)) throw new ConfigError(path, `plugin "${entry.plugin.name}" (type ${entry.plugin.type}) is not a usage limit policy`);
+    return entry.plugin;
+  }
+
+  /** A band's policy: the plugin of that name, else the registered type of that name, else the default type. */
+  #policy(ref: string | null, path: string, kind: 'fairness'): FairnessPolicy;
+  #policy(ref: string | null, path: string, kind: 'ordering'): OrderingPolicy;
+  #policy(ref: string | null, path: string, kind: 'fairness' | 'ordering'): FairnessPolicy | OrderingPolicy {
+    const fallback = kind === 'fairness' ? DEFAULT_FAIRNESS_POLICY_TYPE : DEFAULT_ORDERING_POLICY_TYPE;
+    const wanted = ref ?? fallback;
+    let entry = this.#entries.get(wanted);
+    if (entry === undefined) {
+      const factory = this.#registry.get(wanted);
+      if (factory === undefined) {
+        throw new ConfigError(
+          path,
+          `unknown ${kind} policy "${wanted}" (configured plugins: ${[...this.#entries.keys()].join(', ') || 'none'}; registered types: ${this.#registry.types().join(', ')})`,
+        );
+      }
+      entry = this.#ensureDefault(factory.type, ref === null ? `default ${kind} policy` : `referenced at ${path}`, { path, where: path });
+    }
+    const ok = kind === 'fairness' ? isFairnessPolicy(entry.plugin) : isOrderingPolicy(entry.plugin);
+    if (!ok) throw new ConfigError(path, `plugin "${entry.plugin.name}" (type ${entry.plugin.type}) is not ${kind === 'ordering' ? 'an' : 'a'} ${kind} policy`);
+    return entry.plugin as FairnessPolicy | OrderingPolicy;
   }
 
   #parsers(): Plugin[] {

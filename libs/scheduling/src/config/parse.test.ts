@@ -117,18 +117,18 @@ flowControl:
   defaultPriorityBand: {maxRequests: 100}
   priorityBands:
   - {priority: 10, maxBytes: 500M, fairnessPolicyRef: round-robin-fairness-policy}
-  - {priority: -1, maxRequests: 5, orderingPolicyRef: edf-ordering-policy}
+  - {priority: -1, maxRequests: 5, orderingPolicyRef: edf-ordering-policy, defaultRequestTTL: 500ms}
 `);
     expect(spec.flowControl).toEqual({
       maxBytes: 2 ** 30,
       maxRequests: 1000,
       defaultRequestTTLMs: 60_000,
       noEndpointRequestTTLMs: 120_000,
-      defaultPriorityBand: { priority: null, maxBytes: null, maxRequests: 100, fairnessPolicyRef: null, orderingPolicyRef: null },
+      defaultPriorityBand: { priority: null, maxBytes: null, maxRequests: 100, requestTTLMs: null, fairnessPolicyRef: null, orderingPolicyRef: null },
       defaultNegativePriorityBand: null,
       priorityBands: [
-        { priority: 10, maxBytes: 500_000_000, maxRequests: null, fairnessPolicyRef: 'round-robin-fairness-policy', orderingPolicyRef: null },
-        { priority: -1, maxBytes: null, maxRequests: 5, fairnessPolicyRef: null, orderingPolicyRef: 'edf-ordering-policy' },
+        { priority: 10, maxBytes: 500_000_000, maxRequests: null, requestTTLMs: null, fairnessPolicyRef: 'round-robin-fairness-policy', orderingPolicyRef: null },
+        { priority: -1, maxBytes: null, maxRequests: 5, requestTTLMs: 500, fairnessPolicyRef: null, orderingPolicyRef: 'edf-ordering-policy' },
       ],
       usageLimitPolicyPluginRef: 'static-usage-limit',
       enableEviction: true,

@@ -62,6 +62,8 @@ export interface PriorityBandSpec {
   readonly priority: number;
   readonly maxBytes: number | null;
   readonly maxRequests: number | null;
+  /** The band's own `defaultRequestTTL` (ms), overriding the global one; null when absent. */
+  readonly requestTTLMs: number | null;
   readonly fairnessPolicyRef: string | null;
   readonly orderingPolicyRef: string | null;
 }
@@ -329,6 +331,7 @@ function normaliseDataLayer(doc: EndpointPickerConfigDocument): DataLayerSpec | 
 type BandDocument = {
   maxBytes?: number | undefined;
   maxRequests?: number | undefined;
+  defaultRequestTTL?: number | undefined;
   fairnessPolicyRef?: string | null | undefined;
   orderingPolicyRef?: string | null | undefined;
 };
@@ -337,6 +340,7 @@ function bandLimits(b: BandDocument): Omit<PriorityBandSpec, 'priority'> {
   return {
     maxBytes: b.maxBytes ?? null,
     maxRequests: b.maxRequests ?? null,
+    requestTTLMs: b.defaultRequestTTL ?? null,
     fairnessPolicyRef: b.fairnessPolicyRef || null,
     orderingPolicyRef: b.orderingPolicyRef || null,
   };

@@ -39,6 +39,8 @@ const optionalPluginRef = z.strictObject({ pluginRef: z.string().nullish() });
 const priorityBandFields = {
   maxBytes: quantity,
   maxRequests: quantity,
+  // Upstream's v1 band type carries its own queue-wait budget; accepted in both apiVersions.
+  defaultRequestTTL: duration,
   fairnessPolicyRef: z.string().nullish(),
   orderingPolicyRef: z.string().nullish(),
 };

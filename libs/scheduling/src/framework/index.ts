@@ -37,5 +37,7 @@ export type {
   ScorerCategory,
   WeightedScorer,
 } from './plugins.js';
+export { isFairnessPolicy, isOrderingPolicy, isSaturationDetector, isUsageLimitPolicy } from './flow-control.js';
+export type { FairnessBandState, FairnessPolicy, FlowQueueView, OrderingPolicy, QueuedRequestView, SaturationDetector, UsageLimitPolicy } from './flow-control.js';
 export { definePlugin } from './registry.js';
 export type { PluginFactory, PluginHandle } from './registry.js';

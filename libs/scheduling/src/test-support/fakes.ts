@@ -60,7 +60,7 @@ export function baseHandle(featureGates: FeatureGates = new FeatureGates()): Omi
 }
 
 /** Extension points a fake plugin can implement. */
-export type FakeKind = 'filter' | 'scorer' | 'picker' | 'handler' | 'producer' | 'admitter' | 'pre-request' | 'response';
+export type FakeKind = 'filter' | 'scorer' | 'picker' | 'handler' | 'producer' | 'admitter' | 'pre-request' | 'response' | 'detector' | 'fairness' | 'ordering' | 'usage-limit';
 
 /** A fake plugin instance: records its parameters and handle. */
 export interface FakePlugin extends Plugin {
@@ -123,6 +123,18 @@ export function fake(type: string, kinds: readonly FakeKind[], options: FakeOpti
             break;
           case 'response':
             p['onResponseComplete'] = () => undefined;
+            break;
+          case 'detector':
+            p['saturation'] = () => 0;
+            break;
+          case 'fairness':
+            p['newBandState'] = () => ({ pick: (flows: readonly { length: number }[]) => flows.find((f) => f.length > 0) ?? null });
+            break;
+          case 'ordering':
+            p['compare'] = (a: { sequence: number }, b: { sequence: number }) => a.sequence - b.sequence;
+            break;
+          case 'usage-limit':
+            p['computeLimit'] = (_s: number, priorities: readonly number[]) => priorities.map(() => 1);
             break;
         }
       }

@@ -1,0 +1,3 @@
+import { projectVitestConfig } from '../../vitest.shared';
+
+export default projectVitestConfig({ name: '@llmd/flow-control' });
