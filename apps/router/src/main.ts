@@ -4,6 +4,7 @@ import { closeOnSignals, ConfigError as FlagError, runMain } from '@llmd/cli';
 import { createLogger } from '@llmd/observability';
 import { ConfigError } from '@llmd/scheduling';
 import { loadRouterConfig, startRouter } from './app.js';
+import { KubeConfigError } from './k8s/client.js';
 import { parseRouterOptions } from './options.js';
 
 runMain(
@@ -29,5 +30,5 @@ runMain(
     closeOnSignals(() => router.close(), (signal) => logger.info({ signal }, 'shutting down'));
     return 'running';
   },
-  { name: 'router', isUsageError: (err) => err instanceof FlagError || err instanceof ConfigError },
+  { name: 'router', isUsageError: (err) => err instanceof FlagError || err instanceof ConfigError || err instanceof KubeConfigError },
 );

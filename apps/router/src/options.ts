@@ -17,6 +17,11 @@ const FLAGS = {
   'config-file': { arity: 'single', schema: z.string().min(1), help: 'EndpointPickerConfig YAML file (mutually exclusive with --config-text).' },
   'config-text': { arity: 'single', schema: z.string().min(1), help: 'EndpointPickerConfig YAML given inline.' },
   'endpoints-file': { arity: 'single', schema: z.string().min(1), help: 'Endpoints file (YAML or JSON) for file discovery without a config file; reloaded on change.' },
+  'objectives-file': {
+    arity: 'single',
+    schema: z.string().min(1),
+    help: 'InferenceObjective and InferenceModelRewrite manifests (YAML or JSON, several documents) for priorities and model rewrites without Kubernetes; reloaded on change.',
+  },
   'validate-config-only': { arity: 'boolean', schema: bool, help: 'Load and check the configuration, print what is wrong, and exit.' },
   host: { arity: 'single', schema: z.string().min(1), help: 'Address every server listens on (default 0.0.0.0).' },
   'grpc-port': { arity: 'single', schema: intFrom(0, 65535), help: 'ext_proc gRPC port (default 9002).' },
@@ -29,8 +34,14 @@ const FLAGS = {
   'cert-path': { arity: 'single', schema: z.string().min(1), help: 'Directory with tls.crt and tls.key for --secure-serving.' },
   'health-checking': { arity: 'boolean', schema: bool, help: 'Also serve gRPC health on the ext_proc port.' },
   'pool-name': { arity: 'single', schema: z.string().min(1), help: 'InferencePool to serve (Kubernetes discovery).' },
-  'pool-namespace': { arity: 'single', schema: z.string().min(1), help: 'Namespace of the InferencePool (default $NAMESPACE, then "default").' },
-  'pool-group': { arity: 'single', schema: z.string().min(1), help: 'API group of the InferencePool (default inference.networking.k8s.io).' },
+  'pool-namespace': { arity: 'single', schema: z.string().min(1), help: 'Namespace of the InferencePool (default $NAMESPACE, then $POD_NAMESPACE, then "default").' },
+  'pool-group': { arity: 'single', schema: z.enum(['inference.networking.k8s.io', 'inference.networking.x-k8s.io']), help: 'API group of the InferencePool: inference.networking.k8s.io (v1, default) or inference.networking.x-k8s.io (v1alpha2).' },
+  kubeconfig: { arity: 'single', schema: z.string().min(1), help: 'Kubeconfig file (default $KUBECONFIG, then the in-cluster service account, then ~/.kube/config).' },
+  'kube-context': { arity: 'single', schema: z.string().min(1), help: 'Context of the kubeconfig to use (default its current context).' },
+  'ha-enable-leader-election': { arity: 'boolean', schema: bool, help: 'Elect a leader among router replicas on a coordination.k8s.io Lease; only the leader reports ready.' },
+  'leader-elect-lease-duration': { arity: 'single', schema: duration('--leader-elect-lease-duration'), help: 'How long a standby waits after the last renewal before taking the lease (default 15s).' },
+  'leader-elect-renew-deadline': { arity: 'single', schema: duration('--leader-elect-renew-deadline'), help: 'How long the leader tries to renew before it steps down (default 10s).' },
+  'leader-elect-retry-period': { arity: 'single', schema: duration('--leader-elect-retry-period'), help: 'Pause between leader-election attempts (default 2s).' },
   'emit-endpoint-scores': { arity: 'boolean', schema: bool, help: 'Add the endpoints’ scores to the ext_proc dynamic metadata.' },
   'disable-endpoint-subset-filter': { arity: 'boolean', schema: bool, help: 'Ignore the proxy’s subset hint.' },
   'log-level': { arity: 'single', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), help: 'Log level (default info).' },
@@ -51,6 +62,8 @@ export interface RouterOptions {
   configText: string | null;
   configSource: string;
   endpointsFile: string | null;
+  /** `--objectives-file`: InferenceObjective/InferenceModelRewrite manifests read into the policy datastore. */
+  objectivesFile: string | null;
   validateConfigOnly: boolean;
   host: string;
   grpcPort: number;
@@ -65,6 +78,15 @@ export interface RouterOptions {
   poolName: string | null;
   poolNamespace: string;
   poolGroup: string;
+  /** Kubeconfig file: `--kubeconfig`, else the first file of `$KUBECONFIG`; null for in-cluster or ~/.kube/config. */
+  kubeconfig: string | null;
+  kubeContext: string | null;
+  /** The API server a pod reaches (`$KUBERNETES_SERVICE_HOST`/`_PORT`), for the in-cluster configuration. */
+  inCluster: { host: string; port: string } | null;
+  leaderElection: boolean;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
   emitEndpointScores: boolean;
   disableEndpointSubsetFilter: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -82,7 +104,8 @@ export function routerHelp(): string {
     lines.push(`  --${name}${spec.arity === 'boolean' ? '' : ' <v>'}`.padEnd(40) + spec.help);
   }
   lines.push('', `Accepted and ignored: ${[...IGNORED_FLAGS].map((f) => `--${f}`).join(' ')}`);
-  lines.push('Environment: NAMESPACE (pool namespace), POD_NAME.');
+  lines.push('Environment: NAMESPACE or POD_NAMESPACE (pool namespace), POD_NAME (leader identity), KUBECONFIG,');
+  lines.push('  KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT (in-cluster configuration).');
   return lines.join('\n');
 }
 
@@ -110,11 +133,13 @@ export function parseRouterOptions(argv: readonly string[], env: NodeJS.ProcessE
       throw new ConfigError('--config-file', `cannot read ${configSource}: ${(cause as Error).message}`, { cause });
     }
   }
+  checkLeaseTimings(v);
   const verbosity = v.v as number | undefined;
   const options: RouterOptions = {
     configText,
     configSource,
     endpointsFile: (v['endpoints-file'] as string | undefined) ?? null,
+    objectivesFile: (v['objectives-file'] as string | undefined) ?? null,
     validateConfigOnly: (v['validate-config-only'] as boolean | undefined) ?? false,
     host: (v.host as string | undefined) ?? '0.0.0.0',
     grpcPort: (v['grpc-port'] as number | undefined) ?? 9002,
@@ -127,8 +152,15 @@ export function parseRouterOptions(argv: readonly string[], env: NodeJS.ProcessE
     certPath: (v['cert-path'] as string | undefined) ?? null,
     healthChecking: (v['health-checking'] as boolean | undefined) ?? false,
     poolName: (v['pool-name'] as string | undefined) ?? null,
-    poolNamespace: (v['pool-namespace'] as string | undefined) ?? (env.NAMESPACE || 'default'),
+    poolNamespace: (v['pool-namespace'] as string | undefined) ?? (env.NAMESPACE || env.POD_NAMESPACE || 'default'),
     poolGroup: (v['pool-group'] as string | undefined) ?? 'inference.networking.k8s.io',
+    kubeconfig: (v.kubeconfig as string | undefined) ?? (env.KUBECONFIG?.split(':').find((f) => f !== '') || null),
+    kubeContext: (v['kube-context'] as string | undefined) ?? null,
+    inCluster: env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT ? { host: env.KUBERNETES_SERVICE_HOST, port: env.KUBERNETES_SERVICE_PORT } : null,
+    leaderElection: (v['ha-enable-leader-election'] as boolean | undefined) ?? false,
+    leaseDurationMs: (v['leader-elect-lease-duration'] as number | undefined) ?? 15_000,
+    renewDeadlineMs: (v['leader-elect-renew-deadline'] as number | undefined) ?? 10_000,
+    retryPeriodMs: (v['leader-elect-retry-period'] as number | undefined) ?? 2_000,
     emitEndpointScores: (v['emit-endpoint-scores'] as boolean | undefined) ?? false,
     disableEndpointSubsetFilter: (v['disable-endpoint-subset-filter'] as boolean | undefined) ?? false,
     logLevel: (v['log-level'] as RouterOptions['logLevel'] | undefined) ?? (verbosity !== undefined && verbosity >= 4 ? 'debug' : 'info'),
@@ -136,4 +168,15 @@ export function parseRouterOptions(argv: readonly string[], env: NodeJS.ProcessE
     podName: env.POD_NAME || null,
   };
   return { kind: 'run', options: Object.freeze(options), ignoredFlags: split.ignoredSeen };
+}
+
+/** Leader-election timings that cannot work are refused up front (the same rules as client-go's). */
+function checkLeaseTimings(v: Record<string, unknown>): void {
+  const lease = (v['leader-elect-lease-duration'] as number | undefined) ?? 15_000;
+  const renew = (v['leader-elect-renew-deadline'] as number | undefined) ?? 10_000;
+  const retry = (v['leader-elect-retry-period'] as number | undefined) ?? 2_000;
+  if (lease < 1000) throw new ConfigError('--leader-elect-lease-duration', 'must be at least 1s (a Lease counts whole seconds)');
+  if (retry <= 0) throw new ConfigError('--leader-elect-retry-period', 'must be positive');
+  if (lease <= renew) throw new ConfigError('--leader-elect-lease-duration', `must be longer than --leader-elect-renew-deadline (${renew}ms)`);
+  if (renew <= 1.2 * retry) throw new ConfigError('--leader-elect-renew-deadline', `must be longer than 1.2 × --leader-elect-retry-period (${retry}ms)`);
 }

@@ -12,3 +12,16 @@ export {
 } from './file-discovery.js';
 export type { FileDiscoveryOptions, FileDiscoveryParams, ParsedEndpointsFile } from './file-discovery.js';
 export { attachScraper } from './scraper-glue.js';
+export { InMemoryPolicyDatastore, NO_POLICIES, drawTarget } from './policies.js';
+export type {
+  ModelRewriteRecord,
+  ModelRewriteRule,
+  ModelRewriteTarget,
+  ObjectiveRecord,
+  PolicyDatastore,
+  PoolRef,
+  RewriteDecision,
+  RoutingPolicies,
+} from './policies.js';
+export { POLICY_API_VERSIONS, PoliciesFile, PoliciesFileError, parsePolicies } from './policies-file.js';
+export type { ParsedPolicies, PoliciesFileOptions } from './policies-file.js';

@@ -1,4 +1,13 @@
-import { DESTINATION_ENDPOINT_HEADER, REQUEST_ID_HEADER, ROUTER_OWNED_REQUEST_HEADERS } from '@llmd/api';
+import { parseDurationMs } from '@llmd/cli';
+import {
+  DESTINATION_ENDPOINT_HEADER,
+  FLOW_QUEUE_DURATION_HEADER,
+  headerValue,
+  INFERENCE_TTL_HEADER,
+  REQUEST_ID_HEADER,
+  ROUTER_OWNED_REQUEST_HEADERS,
+} from '@llmd/api';
+import type { Dispatched, FlowController } from '@llmd/flow-control';
 import {
   CycleState,
   EndpointAttributes,
@@ -13,10 +22,12 @@ import {
   type ResponseHooks,
   type ResponseInfo,
   type ResponseUsage,
+  type SaturationDetector,
   type SchedulingContext,
   type SchedulingResult,
 } from '@llmd/scheduling';
 import type { Logger } from 'pino';
+import { NO_POLICIES, type RoutingPolicies } from '../datastore/policies.js';
 import type { EndpointDatastore } from '../datastore/types.js';
 import type { RouterMetrics } from '../metrics/router-metrics.js';
 import { parseInferenceRequest, requestIdOf } from './request-parser.js';
@@ -27,16 +38,13 @@ export interface SchedulerLike {
   schedule(ctx: SchedulingContext, req: InferenceRequest, candidates: readonly Endpoint[]): SchedulingResult;
 }
 
-/** Objective priorities and model rewrites; filled from a file or Kubernetes CRDs. */
-export interface RoutingPolicies {
-  /** Priority of a named objective, undefined when unknown (priority 0 then). */
-  objectivePriority(objective: string): number | undefined;
-  /** The model to send instead of `model`, or null to keep it. */
-  rewriteModel(model: string, random: () => number): string | null;
-}
+export { NO_POLICIES };
 
-/** No objectives, no rewrites. */
-export const NO_POLICIES: RoutingPolicies = { objectivePriority: () => undefined, rewriteModel: () => null };
+function ttlOf(headers: Readonly<Record<string, string>>): { ttlMs?: number } {
+  const ttlMs = requestTtlMs(headers);
+  return ttlMs === undefined ? {} : { ttlMs };
+}
+export type { RoutingPolicies };
 
 /** Everything the director is built from. */
 export interface DirectorDeps {
@@ -48,10 +56,24 @@ export interface DirectorDeps {
   responseHooks: readonly ResponseHooks[];
   metrics: RouterMetrics;
   logger: Logger;
+  /** Objective priorities and model rewrites (the policy datastore). */
   policies?: RoutingPolicies;
+  /**
+   * Flow control, when the `flowControl` gate is on: every request with a body waits here for its
+   * turn before it is scheduled.
+   */
+  flowControl?: FlowController | null;
+  /**
+   * The saturation detector of admission without flow control: a request with priority < 0 is
+   * shed (429) when its candidates are saturated.
+   */
+  saturationDetector?: SaturationDetector | null;
   random?: () => number;
   now?: () => number;
 }
+
+/** The message of a request shed by admission without flow control (upstream's wording). */
+export const SHED_MESSAGE = 'system saturated, sheddable request dropped';
 
 /**
  * Keeps only the endpoints the proxy's subset hint allows. An entry with a port matches that exact
@@ -69,6 +91,22 @@ function applySubset(endpoints: readonly Endpoint[], subset: readonly string[] |
     else hostPorts.add(`${host.includes(':') ? `[${host}]` : host}:${port}`);
   }
   return endpoints.filter((e) => hostPorts.has(e.metadata.hostPort) || hosts.has(e.metadata.address));
+}
+
+/**
+ * The request's own flow-control budget from `x-llm-d-inference-ttl`: a positive Go duration
+ * (`2s`, `750ms`, `1m30s`). Anything else is ignored, as upstream ignores it.
+ */
+export function requestTtlMs(headers: Readonly<Record<string, string>>): number | undefined {
+  const raw = headerValue(headers, INFERENCE_TTL_HEADER)?.trim();
+  // Go durations need a unit (only "0" may go without one).
+  if (raw === undefined || !/[a-zµμ]$/i.test(raw)) return undefined;
+  try {
+    const ms = parseDurationMs(raw, INFERENCE_TTL_HEADER);
+    return ms > 0 ? ms : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Splits `host:port`, `[v6]:port`, a bare IPv4/host or a bare IPv6 address. */
@@ -102,26 +140,67 @@ export class RouterDirector implements Director {
     this.#now = deps.now ?? (() => performance.now());
   }
 
-  async route(incoming: IncomingRequest): Promise<RoutedRequest> {
-    const requestId = requestIdOf(incoming.headers);
-    let candidates = applySubset(this.#d.datastore.endpoints(), incoming.subsetHint);
+  /** The endpoints a request may go to: the pool, narrowed by the subset hint and the exclusions. */
+  #candidates(pool: readonly Endpoint[], incoming: IncomingRequest): readonly Endpoint[] {
+    let candidates = applySubset(pool, incoming.subsetHint);
     if (incoming.excludeEndpoints && incoming.excludeEndpoints.size > 0) {
       const excluded = incoming.excludeEndpoints;
       candidates = candidates.filter((e) => !excluded.has(e.metadata.hostPort));
     }
+    return candidates;
+  }
+
+  async route(incoming: IncomingRequest): Promise<RoutedRequest> {
+    const requestId = requestIdOf(incoming.headers);
+    const pool = this.#d.datastore.endpoints();
+    let candidates = this.#candidates(pool, incoming);
     if (incoming.body === null || incoming.body.byteLength === 0) return this.#routeWithoutBody(incoming, requestId, candidates);
 
     const received = this.#now();
     const req = parseInferenceRequest({ ...incoming, body: incoming.body }, requestId, received);
     const m = this.#d.metrics;
     if (req.objective !== null) req.priority = this.#policies.objectivePriority(req.objective) ?? 0;
-    if (req.targetModel === req.incomingModel) req.targetModel = this.#policies.rewriteModel(req.incomingModel, this.#random) ?? req.incomingModel;
+    if (req.targetModel === req.incomingModel) {
+      const rewrite = this.#policies.rewriteModel(req.incomingModel, this.#random);
+      if (rewrite !== null) {
+        req.targetModel = rewrite.model;
+        m.modelRewriteDecisions.inc({ model_rewrite_name: rewrite.rewriteName, model_name: req.incomingModel, target_model: rewrite.model });
+      }
+    }
     const labels = { model_name: req.incomingModel, target_model_name: req.targetModel };
     m.requests.inc(labels);
 
+    const fc = this.#d.flowControl ?? null;
+    let admission: Dispatched | null = null;
     try {
-      if (candidates.length === 0) {
+      // With flow control an empty pool is a waiting room (scale from zero); a subset hint that
+      // excludes every endpoint of a non-empty pool is refused at once either way.
+      if (candidates.length === 0 && !(fc !== null && pool.length === 0)) {
         throw new RouterError('ServiceUnavailable', 'failed to find endpoint candidates for serving the request', { droppedReason: 'rejected-no-endpoints' });
+      }
+      if (fc !== null) {
+        const result = await fc.enqueueAndWait(
+          {
+            requestId,
+            fairnessId: req.fairnessId,
+            priority: req.priority,
+            byteSize: req.bodyBytes,
+            modelName: req.incomingModel,
+            targetModelName: req.targetModel,
+            candidates: () => this.#candidates(this.#d.datastore.endpoints(), incoming),
+            ...ttlOf(incoming.headers),
+          },
+          incoming.signal,
+        );
+        if (result.outcome !== 'Dispatched') throw result.error;
+        admission = result;
+        // The wait may have been long: schedule over the pool as it is now.
+        candidates = this.#candidates(this.#d.datastore.endpoints(), incoming);
+        if (candidates.length === 0) {
+          throw new RouterError('ServiceUnavailable', 'failed to find endpoint candidates for serving the request', { droppedReason: 'rejected-no-endpoints' });
+        }
+      } else if (req.priority < 0 && this.#d.saturationDetector && this.#d.saturationDetector.saturation(candidates) >= 1) {
+        throw new RouterError('ResourceExhausted', SHED_MESSAGE, { droppedReason: 'rejected-saturated' });
       }
       const ctx: SchedulingContext = { cycle: new CycleState(), attributes: new EndpointAttributes(), random: this.#random, now: this.#now };
       for (const p of this.#d.producers) {
@@ -171,6 +250,8 @@ export class RouterDirector implements Director {
         body = Buffer.from(JSON.stringify(req.body), 'utf8');
       }
       m.running.inc(labels);
+      // The in-flight counters now show this request: flow control stops counting it as pending.
+      admission?.release();
       return {
         request: req,
         targets,
@@ -178,9 +259,10 @@ export class RouterDirector implements Director {
         headers,
         removedHeaders: removed,
         body,
-        response: this.#tracker(req, targets, labels, received),
+        response: this.#tracker(req, targets, labels, received, admission?.waitMs ?? null),
       };
     } catch (err) {
+      admission?.release();
       const e = toRouterError(err);
       m.errors.inc({ ...labels, error_code: e.code });
       if (e.code === 'Internal') this.#d.logger.error({ err, requestId }, 'routing failed');
@@ -222,7 +304,13 @@ export class RouterDirector implements Director {
     return { headers, removed };
   }
 
-  #tracker(req: InferenceRequest, targets: readonly Endpoint[], labels: { model_name: string; target_model_name: string }, received: number): ResponseTracker {
+  #tracker(
+    req: InferenceRequest,
+    targets: readonly Endpoint[],
+    labels: { model_name: string; target_model_name: string },
+    received: number,
+    queuedMs: number | null,
+  ): ResponseTracker {
     const hooks = this.#d.responseHooks;
     const m = this.#d.metrics;
     const ds = this.#d.datastore;
@@ -234,6 +322,8 @@ export class RouterDirector implements Director {
         const endpoint = (servedBy ? ds.get(servedBy) : undefined) ?? targets.find((t) => t.metadata.hostPort === servedBy) ?? targets[0] ?? null;
         info = { status, headers, endpoint };
         const extra: Record<string, string> = {};
+        // Only requests that went through flow control carry the header, as upstream.
+        if (queuedMs !== null) extra[FLOW_QUEUE_DURATION_HEADER] = String(Math.round(queuedMs));
         const set = (name: string, value: string) => {
           extra[name.toLowerCase()] = value;
         };
@@ -245,6 +335,8 @@ export class RouterDirector implements Director {
         firstSeen = true;
         m.ttft.observe(labels, (this.#now() - received) / 1000);
         for (const h of hooks) this.#safely(h, () => h.onResponseFirstChunk?.(req, info));
+        // Token load was released: queued requests may fit now.
+        this.#d.flowControl?.notify();
       },
       complete: (usage: ResponseUsage | null, failed: boolean) => {
         if (done) return;
@@ -259,6 +351,7 @@ export class RouterDirector implements Director {
         const failedOrError = failed || info.status >= 400;
         if (failedOrError) m.errors.inc({ ...labels, error_code: info.status >= 400 ? `ModelServerError${info.status}` : 'ModelServerError' });
         for (const h of hooks) this.#safely(h, () => h.onResponseComplete?.(req, { ...info, usage, failed: failedOrError }));
+        this.#d.flowControl?.notify();
       },
     };
   }

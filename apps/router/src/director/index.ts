@@ -1,4 +1,4 @@
-export { NO_POLICIES, RouterDirector } from './director.js';
+export { NO_POLICIES, RouterDirector, SHED_MESSAGE, requestTtlMs } from './director.js';
 export type { DirectorDeps, RoutingPolicies, SchedulerLike } from './director.js';
 export { parseInferenceRequest, promptViewOf, requestIdOf } from './request-parser.js';
 export type { Director, IncomingRequest, ResponseTracker, RoutedRequest } from './types.js';

@@ -18,6 +18,8 @@ export interface IncomingRequest {
   readonly subsetHint: readonly string[] | null;
   /** Endpoints (`ip:port`) not to choose: the standalone proxy's retry after a failed connection. */
   readonly excludeEndpoints?: ReadonlySet<string>;
+  /** Aborted when the client (or Envoy's stream) goes away: a request waiting in flow control leaves at once. */
+  readonly signal?: AbortSignal;
 }
 
 /** Where a request goes and what is sent there. */

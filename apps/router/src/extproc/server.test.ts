@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { silentLogger } from '@llmd/observability';
 import { RouterError } from '@llmd/scheduling';
+import { waitUntil } from '@llmd/testing';
 import { describe, expect, it } from 'vitest';
 import { MAX_BODY_CHUNK_BYTES } from './messages.js';
 import { createExtProcServer } from './server.js';
@@ -80,6 +81,7 @@ describe('ext_proc server: request phase', () => {
         headers: llmHeaders,
         body: Buffer.from('{"max_tokens":100,"model":"my-model","prompt":"test1","temperature":0}'),
         subsetHint: null,
+        signal: expect.any(AbortSignal),
       },
     ]);
     expect(replies.map(plain)).toEqual([
@@ -133,7 +135,9 @@ describe('ext_proc server: request phase', () => {
     using client = extProcClient(server.port);
     const { replies } = await new ExtProcCall(client).exchange(headersMsg('request_headers', { ':method': 'GET', ':path': '/v1/models' }, true));
 
-    expect(director.calls).toEqual([{ method: 'GET', path: '/v1/models', headers: { ':method': 'GET', ':path': '/v1/models' }, body: null, subsetHint: null }]);
+    expect(director.calls).toEqual([
+      { method: 'GET', path: '/v1/models', headers: { ':method': 'GET', ':path': '/v1/models' }, body: null, subsetHint: null, signal: expect.any(AbortSignal) },
+    ]);
     expect(replies.map(plain)).toEqual([
       {
         response: 'request_headers',
@@ -404,6 +408,8 @@ describe('ext_proc server: response phase', () => {
     await director.routeCalled;
     call.cancel();
     expect((await call.finished).code).toBe(grpc.status.CANCELLED);
+    // The director learns at once (a request waiting in flow control leaves its queue).
+    await waitUntil(() => director.calls[0]?.signal?.aborted === true, 'the abort signal');
     open();
     await director.tracker.completed;
     await server.close();

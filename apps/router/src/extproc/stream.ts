@@ -60,6 +60,8 @@ export class ExtProcStream {
   #respBody: Buffer[] = [];
   #firstChunkSeen = false;
   #completed = false;
+  /** Aborted when the stream goes away, so a request waiting in flow control leaves its queue at once. */
+  readonly #gone = new AbortController();
 
   constructor(deps: ExtProcStreamDeps) {
     this.#d = deps;
@@ -98,6 +100,7 @@ export class ExtProcStream {
    */
   close(): void {
     this.#closed = true;
+    if (!this.#gone.signal.aborted) this.#gone.abort();
     this.#complete(true);
   }
 
@@ -157,6 +160,7 @@ export class ExtProcStream {
         headers,
         body,
         subsetHint: this.#subsetHint,
+        signal: this.#gone.signal,
       });
     } catch (err) {
       const e = toRouterError(err);

@@ -72,13 +72,19 @@ export function createProxyServer(opts: ProxyOptions): FastifyInstance {
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       let routed: RoutedRequest;
       try {
-        routed = await opts.director.route({ method: req.method, path: req.url, headers, body, subsetHint: null, excludeEndpoints: excluded });
+        routed = await opts.director.route({ method: req.method, path: req.url, headers, body, subsetHint: null, excludeEndpoints: excluded, signal: abort.signal });
       } catch (err) {
+        // The client left while the request waited (e.g. in flow control): nobody to answer.
+        if (abort.signal.aborted) return abandon(reply);
         const e = toRouterError(err);
         if (e.code === 'ServiceUnavailable' && excluded.size > 0) {
           return sendError(reply, new RouterError('ServiceUnavailable', `no endpoint accepted the connection (tried ${[...excluded].join(', ')})`, { droppedReason: 'rejected-no-endpoints' }));
         }
         return sendError(reply, e);
+      }
+      if (abort.signal.aborted) {
+        routed.response.complete(null, true);
+        return abandon(reply);
       }
       for (const target of routed.targets) {
         const hostPort = target.metadata.hostPort;
@@ -114,6 +120,12 @@ export function createProxyServer(opts: ProxyOptions): FastifyInstance {
 
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/*', handler });
   return app;
+}
+
+/** The client is gone: tell Fastify the reply is handled here and drop the socket. */
+function abandon(reply: FastifyReply): void {
+  reply.hijack();
+  reply.raw.destroy();
 }
 
 function sendError(reply: FastifyReply, err: RouterError): void {
