@@ -1,6 +1,6 @@
 /** Identity and address of one model-server endpoint (a pod's target port). */
 export interface EndpointMetadata {
-  /** Unique key: `namespace/name` (with `-rank<N>` for extra target ports of the same pod). */
+  /** Unique key: `namespace/name`; a pod discovered through an InferencePool gets one per target port, `namespace/<pod>-rank-<i>`. */
   readonly id: string;
   readonly name: string;
   readonly namespace: string;
