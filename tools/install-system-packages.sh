@@ -2,7 +2,7 @@
 # Debian packages the integration tests start for real. Idempotent; needs root (or sudo).
 set -euo pipefail
 # Each later capability adds what its tests start (redis-server, prometheus, chromium, ...).
-packages=(redis-server)
+packages=(redis-server prometheus)
 missing=()
 for p in "${packages[@]+"${packages[@]}"}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.js';
 
 /** A throw-away redis-server on a loopback port. */
 export interface RedisServer extends AsyncDisposable {
@@ -25,18 +25,6 @@ export interface StartRedisOptions {
 const READY = 'Ready to accept connections';
 
 /** A port that was free a moment ago: redis-server cannot be told to pick one and report it. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address for a probe socket');
-  return address.port;
-}
-
 /**
  * Starts `redis-server` without persistence (`--save '' --appendonly no`) in a temporary directory
  * on a free loopback port, and resolves once it logs that it accepts connections.

@@ -13,6 +13,8 @@ const simMain = `${root}apps/inference-sim/dist/main.js`;
 const routerMain = `${root}apps/router/dist/main.js`;
 const stateDir = `${root}.cache/local-stack`;
 const once = process.argv.includes('--once');
+// Opt-in: the autoscaler starts and stops the servers (see autoscale.ts); the default below is unchanged.
+if (process.argv.includes('--autoscale')) await (await import('./autoscale.ts')).runAutoscaleStack({ once });
 const model = 'Qwen/Qwen3-0.6B';
 const servers = 4;
 // Ports: the router's OpenAI proxy on BASE, its ext_proc/health/metrics on BASE+2/+3/+90, the KV-event
