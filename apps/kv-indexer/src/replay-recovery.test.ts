@@ -1,19 +1,8 @@
-import { createServer } from 'node:net';
-import { postJson, startSimProcess, waitUntil } from '@llmd/testing';
+import { freePort, postJson, startSimProcess, waitUntil } from '@llmd/testing';
 import { describe, expect, it } from 'vitest';
 import { startTestIndexer } from './test-support/harness.js';
 
 const model = 'Qwen/Qwen3-0.6B';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('recovery through the publishers\' replay sockets', () => {
   it('rebuilds the index after the indexer is killed and restarted, from a simulated server\'s replay buffer', async () => {

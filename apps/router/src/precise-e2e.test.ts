@@ -1,6 +1,5 @@
-import { createServer } from 'node:net';
 import type { EmbeddedIndexSource, PrecisePrefixCacheProducer } from '@llmd/scheduling-plugins';
-import { postJson, startSimProcess, waitUntil, type SimProcess } from '@llmd/testing';
+import { freePort, postJson, type SimProcess, startSimProcess, waitUntil } from '@llmd/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRouter } from './app.js';
 import { writeEndpointsFile } from './test-support/fake-vllm.js';
@@ -8,16 +7,6 @@ import { startTestRouter } from './test-support/router-harness.js';
 
 const model = 'Qwen/Qwen3-0.6B';
 const hostPortOf = (url: string) => url.replace(/^http:\/\//, '');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A conversation's opening: a long system prompt of its own and a first question. */
 const opening = (i: number) => [

@@ -1,8 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { postJson, startSimProcess, waitUntil, type SimProcess } from '@llmd/testing';
+import { freePort, postJson, type SimProcess, startNodeProcess, startSimProcess, waitUntil } from '@llmd/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRouter } from './app.js';
 import { writeEndpointsFile } from './test-support/fake-vllm.js';
@@ -12,48 +9,13 @@ const model = 'Qwen/Qwen3-0.6B';
 const INDEXER_MAIN = fileURLToPath(new URL('../../kv-indexer/dist/main.js', import.meta.url));
 const hostPortOf = (url: string) => url.replace(/^http:\/\//, '');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+/** Starts the built kv-indexer app and resolves once it logs `kv-indexer listening`. */
+async function startIndexerProcess(args: string[]) {
+  const proc = await startNodeProcess(INDEXER_MAIN, args, {
+    buildHint: 'pnpm nx build kv-indexer',
+    ready: (entry) => (entry.msg === 'kv-indexer listening' ? (entry.ports as { http: number }).http : undefined),
   });
-}
-
-/** Starts the built kv-indexer app and resolves with its HTTP port once it logs `kv-indexer listening`. */
-async function startIndexerProcess(args: string[]): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
-  if (!existsSync(INDEXER_MAIN)) throw new Error(`${INDEXER_MAIN} is missing: run pnpm nx build kv-indexer`);
-  const child = spawn(process.execPath, [INDEXER_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const http = await new Promise<number>((resolve, reject) => {
-    let buffered = '';
-    child.once('exit', (code) => reject(new Error(`kv-indexer exited with code ${code}: ${stderr.trim()}`)));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        try {
-          const entry = JSON.parse(line) as { msg?: string; ports?: { http: number } };
-          if (entry.msg === 'kv-indexer listening' && entry.ports) resolve(entry.ports.http);
-        } catch {
-          // Not a JSON log line.
-        }
-      }
-    });
-  });
-  return {
-    child,
-    url: `http://127.0.0.1:${http}`,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { url: `http://127.0.0.1:${proc.ready}`, stop: () => proc.stop() };
 }
 
 /** A conversation's opening: a long system prompt of its own and a first question. */
