@@ -1,52 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ConfigError } from '@llmd/cli';
-import { generate } from 'selfsigned';
+import { generateSelfSignedCertificate as selfSigned, type ServingCertificate } from '@llmd/cli';
 
-/** A PEM certificate chain and its private key. */
-export interface ServingCertificate {
-  readonly cert: string;
-  readonly key: string;
-}
+export { readCertificateDir } from '@llmd/cli';
+export type { ServingCertificate };
 
-/** Reads `tls.crt` and `tls.key` from a directory (a mounted Kubernetes TLS secret), naming the flag on failure. */
-export async function readCertificateDir(dir: string, flag: string): Promise<ServingCertificate> {
-  try {
-    const [cert, key] = await Promise.all([readFile(join(dir, 'tls.crt'), 'utf8'), readFile(join(dir, 'tls.key'), 'utf8')]);
-    return { cert, key };
-  } catch (cause) {
-    throw new ConfigError(flag, `cannot read tls.crt and tls.key in ${dir}: ${(cause as Error).message}`, { cause });
-  }
-}
-
-/**
- * A fresh self-signed certificate, as upstream makes one for `--secure-serving` without
- * `--cert-path` (for testing: clients must skip verification or trust this certificate). Its SANs
- * cover localhost and the loopback addresses. EC P-256 keeps start-up fast.
- */
-export async function generateSelfSignedCertificate(): Promise<ServingCertificate> {
-  const notBeforeDate = new Date();
-  const notAfterDate = new Date(notBeforeDate);
-  notAfterDate.setFullYear(notAfterDate.getFullYear() + 10);
-  const pems = await generate([{ name: 'commonName', value: 'llm-d-pd-sidecar' }, { name: 'organizationName', value: 'llm-d' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate,
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: '127.0.0.1' },
-          { type: 7, ip: '::1' },
-        ],
-      },
-    ],
-  });
-  return { cert: pems.cert, key: pems.private };
+/** The sidecar's own self-signed certificate for `--secure-proxy` without `--cert-path` (for testing). */
+export function generateSelfSignedCertificate(): Promise<ServingCertificate> {
+  return selfSigned('llm-d-pd-sidecar');
 }

@@ -3,3 +3,5 @@ export type { FlagArity, SplitArgs } from './flags.js';
 export { seededRandom } from './random.js';
 export { closeOnSignals, runMain } from './process.js';
 export type { MainResult, RunMainOptions } from './process.js';
+export { generateSelfSignedCertificate, readCertificateDir } from './tls.js';
+export type { ServingCertificate } from './tls.js';

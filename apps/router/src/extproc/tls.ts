@@ -1,47 +1,17 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { generate } from 'selfsigned';
+import { generateSelfSignedCertificate as selfSigned, readCertificateDir as readDir, type ServingCertificate } from '@llmd/cli';
 
-/** A PEM certificate chain and its private key. */
-export interface ServingCertificate {
-  readonly cert: string;
-  readonly key: string;
-}
-
-/** Reads `tls.crt` and `tls.key` from a directory (a mounted Kubernetes TLS secret). */
-export async function readCertificateDir(dir: string): Promise<ServingCertificate> {
-  const [cert, key] = await Promise.all([readFile(join(dir, 'tls.crt'), 'utf8'), readFile(join(dir, 'tls.key'), 'utf8')]);
-  return { cert, key };
-}
+export type { ServingCertificate };
 
 /**
  * A fresh self-signed certificate, as upstream's `--secure-serving` makes when no `--cert-path`
  * is given. Envoy does not verify it (the InferencePool's EPP cluster skips verification), but
- * the SANs cover localhost so a local client can pin and verify it. EC P-256 keeps start-up fast.
+ * the SANs cover localhost so a local client can pin and verify it.
  */
-export async function generateSelfSignedCertificate(): Promise<ServingCertificate> {
-  const notBeforeDate = new Date();
-  const notAfterDate = new Date(notBeforeDate);
-  notAfterDate.setFullYear(notAfterDate.getFullYear() + 10);
-  const pems = await generate([{ name: 'commonName', value: 'llm-d-router' }, { name: 'organizationName', value: 'llm-d' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate,
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: '127.0.0.1' },
-          { type: 7, ip: '::1' },
-        ],
-      },
-    ],
-  });
-  return { cert: pems.cert, key: pems.private };
+export function generateSelfSignedCertificate(): Promise<ServingCertificate> {
+  return selfSigned('llm-d-router');
+}
+
+/** Reads `tls.crt` and `tls.key` of `--cert-path` (a mounted Kubernetes TLS secret). */
+export function readCertificateDir(dir: string): Promise<ServingCertificate> {
+  return readDir(dir, '--cert-path');
 }
