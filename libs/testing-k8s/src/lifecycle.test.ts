@@ -78,7 +78,8 @@ describe('control plane lifecycle', () => {
       timeoutMs: 30_000,
       what: () => `the abandoned processes to end (${groups.map((g) => livePidsInGroup(g).join(' ')).join(' / ')})`,
     });
-    expect(await refused(abandoned.server)).toBe(true);
+    // No port check here: by the time both groups are gone, a parallel test may have bound the freed
+    // port, so the empty process groups are the evidence.
     // A clean exit runs the exit hook, which also removes the folder; SIGKILL leaves it behind.
     expect(readdirSync(parent)).toEqual(mode === 'exit' ? [] : [abandoned.dir.split('/').pop()]);
   });
