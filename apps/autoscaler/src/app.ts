@@ -4,15 +4,14 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '@llmd/cli';
+import { KubeClient, LeaderElector, loadKubeConfig } from '@llmd/k8s';
 import type { Logger } from 'pino';
 import { ActuationMetrics } from './actuation/metrics.js';
 import { EppMetricsReader, ScaleFromZeroEngine, type FlowQueueReader } from './actuation/scale-from-zero.js';
 import type { Cluster } from './cluster.js';
 import { MetricsCollector, type MetricsSource } from './collector/collector.js';
 import { Controller, type CycleReport } from './controller.js';
-import { KubeClient, loadKubeConfig } from './kube/client.js';
 import { KubeCluster } from './kube/kube-cluster.js';
-import { LeaderElector } from './kube/leader-election.js';
 import { DirectScrapeSource } from './local/direct-source.js';
 import { LocalCluster } from './local/local-cluster.js';
 import { readLocalConfig } from './local/local-config.js';
@@ -53,7 +52,7 @@ export async function startAutoscaler(initial: AutoscalerOptions, deps: { logger
     local = new LocalCluster(file, runner, logger.child({ component: 'local' }));
     cluster = local;
   } else {
-    kube = new KubeClient(loadKubeConfig({ kubeconfig: options.kubeconfig, inCluster: options.inCluster }));
+    kube = new KubeClient(loadKubeConfig({ kubeconfig: options.kubeconfig, inCluster: options.inCluster }), { timeoutMs: 60_000 });
     cluster = new KubeCluster(kube, { watchNamespace: options.watchNamespace, controllerInstance: options.controllerInstance });
     const data = await cluster.readConfigMap(options.configNamespace, options.configMapName).catch((err: Error) => {
       logger.warn({ err: err.message }, 'cannot read the controller ConfigMap; flags, environment and defaults apply');

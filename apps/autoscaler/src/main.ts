@@ -3,7 +3,7 @@
 import { closeOnSignals, ConfigError, runMain } from '@llmd/cli';
 import { createLogger } from '@llmd/observability';
 import { startAutoscaler } from './app.js';
-import { KubeConfigError } from './kube/client.js';
+import { KubeConfigError } from '@llmd/k8s';
 import { parseAutoscalerOptions } from './options.js';
 
 runMain(

@@ -192,7 +192,9 @@ function build(v: Record<string, unknown>, explicit: Set<string>, env: Readonly<
   const renewDeadlineMs = get('leader-election-renew-deadline', 50_000);
   const retryPeriodMs = get('leader-election-retry-period', 10_000);
   if (!(leaseDurationMs > renewDeadlineMs)) throw new ConfigError('--leader-election-lease-duration', 'must be longer than --leader-election-renew-deadline');
-  if (!(renewDeadlineMs > retryPeriodMs)) throw new ConfigError('--leader-election-renew-deadline', 'must be longer than --leader-election-retry-period');
+  // client-go's bound: the retry period, with its jitter, must fit in the renew deadline.
+  if (!(renewDeadlineMs > 1.2 * retryPeriodMs)) throw new ConfigError('--leader-election-renew-deadline', 'must be longer than 1.2 × --leader-election-retry-period');
+  if (leaseDurationMs < 1000) throw new ConfigError('--leader-election-lease-duration', 'must be at least 1s');
   const localConfig = get<string | null>('local-config', null);
   const options: AutoscalerOptions = {
     prometheus: {

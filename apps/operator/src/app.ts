@@ -2,12 +2,11 @@
 // the HTTP server of /healthz, /readyz and /metrics.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient, LeaderElector, loadKubeConfig as loadConfig } from '@llmd/k8s';
 import type { Logger } from '@llmd/observability';
 import { ModelServiceController } from './controller/controller.js';
 import { EventRecorder } from './controller/events.js';
-import { LeaderElector } from './controller/leader.js';
-import { KubeClient } from './kube/client.js';
 import { createOperatorMetrics, type OperatorMetrics } from './metrics.js';
 import type { OperatorOptions } from './options.js';
 
@@ -37,17 +36,14 @@ export interface OperatorDeps {
 
 /** Loads the kubeconfig the options name, or the in-cluster service account. */
 export function loadKubeConfig(options: Pick<OperatorOptions, 'kubeconfig'>): KubeConfig {
-  const kc = new KubeConfig();
-  if (options.kubeconfig !== null) kc.loadFromFile(options.kubeconfig);
-  else kc.loadFromCluster();
-  return kc;
+  return loadConfig({ kubeconfig: options.kubeconfig, inCluster: options.kubeconfig === null });
 }
 
 /** Starts the operator. */
 export async function startOperator(options: OperatorOptions, deps: OperatorDeps): Promise<RunningOperator> {
   const { logger } = deps;
   const kubeConfig = deps.kubeConfig ?? loadKubeConfig(options);
-  const client = new KubeClient(kubeConfig);
+  const client = new KubeClient(kubeConfig, { userAgent: 'llmd-operator', timeoutMs: 30_000 });
   const metrics = createOperatorMetrics();
   const events = new EventRecorder(client, logger, options.leaderElection.identity);
   const controller = new ModelServiceController({
@@ -63,11 +59,29 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
   });
   const le = options.leaderElection;
   const elector = le.enabled
-    ? new LeaderElector(
+    ? new LeaderElector({
         client,
-        { namespace: le.namespace, name: le.id, identity: le.identity, leaseDurationMs: le.leaseDurationMs, renewDeadlineMs: le.renewDeadlineMs, retryPeriodMs: le.retryPeriodMs },
+        namespace: le.namespace,
+        name: le.id,
+        identity: le.identity,
+        leaseDurationMs: le.leaseDurationMs,
+        renewDeadlineMs: le.renewDeadlineMs,
+        retryPeriodMs: le.retryPeriodMs,
         logger,
-      )
+        onStartedLeading: () => {
+          metrics.leader.set({ name: le.id }, 1);
+          controller.start();
+        },
+        onStoppedLeading: (reason) => {
+          metrics.leader.set({ name: le.id }, 0);
+          if (reason !== 'lost') return;
+          logger.error('leadership lost; stopping');
+          // No second term: the process is expected to exit and start afresh.
+          void elector?.stop({ release: false });
+          void controller.stop();
+          deps.onLeadershipLost?.();
+        },
+      })
     : null;
   const isLeader = () => elector === null || elector.isLeader;
   const isReady = () => isLeader() && controller.synced;
@@ -108,18 +122,7 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
 
   if (elector) {
     metrics.leader.set({ name: le.id }, 0);
-    elector.start({
-      onStarted: () => {
-        metrics.leader.set({ name: le.id }, 1);
-        controller.start();
-      },
-      onStopped: () => {
-        metrics.leader.set({ name: le.id }, 0);
-        logger.error('leadership lost; stopping');
-        void controller.stop();
-        deps.onLeadershipLost?.();
-      },
-    });
+    elector.start();
   } else {
     metrics.leader.set({ name: 'none' }, 1);
     controller.start();

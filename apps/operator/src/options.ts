@@ -104,6 +104,9 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
   const retryPeriodMs = (v['leader-election-retry-period'] as number | undefined) ?? 2_000;
   if (renewDeadlineMs >= leaseDurationMs) throw new ConfigError('--leader-election-renew-deadline', 'must be shorter than --leader-election-lease-duration');
   if (retryPeriodMs >= renewDeadlineMs) throw new ConfigError('--leader-election-retry-period', 'must be shorter than --leader-election-renew-deadline');
+  // client-go's bound: the retry period, with its jitter, must fit in the renew deadline.
+  if (1.2 * retryPeriodMs >= renewDeadlineMs) throw new ConfigError('--leader-election-retry-period', 'must be shorter than --leader-election-renew-deadline / 1.2');
+  if (leaseDurationMs < 1000) throw new ConfigError('--leader-election-lease-duration', 'must be at least 1s');
   const options: OperatorOptions = {
     kubeconfig,
     watchNamespace,

@@ -4,7 +4,7 @@ import { closeOnSignals, ConfigError as FlagError, runMain } from '@llmd/cli';
 import { createLogger } from '@llmd/observability';
 import { ConfigError } from '@llmd/scheduling';
 import { loadRouterConfig, startRouter } from './app.js';
-import { KubeConfigError } from './k8s/client.js';
+import { KubeConfigError } from '@llmd/k8s';
 import { parseRouterOptions } from './options.js';
 
 runMain(

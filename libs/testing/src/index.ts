@@ -11,3 +11,5 @@ export type { SimProcess } from './sim-process.js';
 export { startRedis } from './redis.js';
 export type { RedisServer, StartRedisOptions } from './redis.js';
 export * from './prometheus.js';
+export { startTcpRelay } from './tcp-relay.js';
+export type { TcpRelay } from './tcp-relay.js';

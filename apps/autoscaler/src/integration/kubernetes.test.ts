@@ -10,8 +10,7 @@ import { metricValue, startPrometheus, startSimProcess, waitUntil, type Promethe
 import { getObject, startControlPlane, type ControlPlane } from '@llmd/testing-k8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAutoscaler, type Autoscaler } from '../app.js';
-import { KubeClient } from '../kube/client.js';
-import { LeaderElector } from '../kube/leader-election.js';
+import { KubeClient, LeaderElector } from '@llmd/k8s';
 import { parseAutoscalerOptions } from '../options.js';
 import { startRouterProcess, type RouterProcess } from '../test-support/router.js';
 
@@ -330,17 +329,17 @@ describe('leader election on a Lease', () => {
     const a = make('a');
     const b = make('b');
     a.start();
-    await waitUntil(() => a.leading, 'a to lead', 4000);
+    await waitUntil(() => a.isLeader, 'a to lead', 4000);
     b.start();
     // b keeps trying while a renews; it must not lead meanwhile.
     await waitUntil(async () => {
       const lease = (await getObject(plane.kubeConfig, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'autoscaler-test-lease', namespace: SYSTEM } })) as unknown as { spec: { holderIdentity: string; renewTime: string } };
       return lease.spec.holderIdentity === a.identity && Date.parse(lease.spec.renewTime) > Date.now() - 1000;
     }, 'a to renew', 4000);
-    expect(b.leading).toBe(false);
+    expect(b.isLeader).toBe(false);
     await a.stop();
-    await waitUntil(() => b.leading, 'b to take over after a released the lease', 4000);
-    expect(a.leading).toBe(false);
+    await waitUntil(() => b.isLeader, 'b to take over after a released the lease', 4000);
+    expect(a.isLeader).toBe(false);
     await b.stop();
     client.close();
     expect(leading).toEqual(['a:true', 'a:false', 'b:true', 'b:false']);

@@ -11,7 +11,7 @@ import {
 } from '@llmd/k8s-api';
 import type { Cluster, InvalidVariant, ListedVariant, VariantList } from '../cluster.js';
 import { DEFAULT_VARIANT_COST, type TargetRef, type TargetState, type Variant } from '../model.js';
-import { KubeApiError, type KubeClient } from './client.js';
+import { KubeApiError, type KubeClient } from '@llmd/k8s';
 
 /** The label that assigns a VariantAutoscaling to one controller instance (upstream's multi-controller isolation). */
 export const CONTROLLER_INSTANCE_LABEL = 'wva.llmd.ai/controller-instance';
@@ -118,12 +118,12 @@ export class KubeCluster implements Cluster {
   }
 
   async setScale(namespace: string, target: TargetRef, replicas: number): Promise<void> {
-    await this.#client.request('PATCH', scalePath(namespace, target), { spec: { replicas } });
+    await this.#client.request('PATCH', scalePath(namespace, target), { body: { spec: { replicas } } });
   }
 
   async writeStatus(namespace: string, name: string, status: VariantAutoscalingStatus): Promise<void> {
     const path = `/apis/${VARIANT_AUTOSCALING_API_VERSION}/namespaces/${encodeURIComponent(namespace)}/variantautoscalings/${encodeURIComponent(name)}/status`;
-    await this.#client.request('PATCH', path, { status });
+    await this.#client.request('PATCH', path, { body: { status } });
   }
 
   async readConfigMap(namespace: string, name: string): Promise<Record<string, string> | null> {

@@ -1,8 +1,7 @@
 // The ModelService controller: informers on ModelServices and on the kinds they own feed a per-key
 // work queue, whose handler is the reconciler.
+import { Informer, resourceListWatch, type InformerChange, type KubeClient, type ResourceType } from '@llmd/k8s';
 import type { Logger } from '@llmd/observability';
-import type { KubeClient } from '../kube/client.js';
-import { Informer } from '../kube/informer.js';
 import { OWNED_TYPES, TYPES } from '../kube/types.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { CLEANUP_FINALIZER, FIELD_MANAGER, OWNER_LABEL, type KubeObject, type RenderConfig } from '../render/index.js';
@@ -11,6 +10,10 @@ import { WorkQueue } from './queue.js';
 import { keyOf, ModelServiceReconciler } from './reconciler.js';
 
 const CONTROLLER = 'modelservice';
+
+/** How the handlers name an informer's changes. */
+type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
+const CHANGE_TYPES: Record<InformerChange<KubeObject>['type'], ChangeType> = { added: 'ADDED', modified: 'MODIFIED', deleted: 'DELETED' };
 
 /** Options of {@link ModelServiceController}. */
 export interface ControllerOptions {
@@ -34,7 +37,7 @@ export interface ControllerOptions {
 export class ModelServiceController {
   readonly #options: ControllerOptions;
   readonly #queue: WorkQueue;
-  readonly #informers: Informer[] = [];
+  readonly #informers: Informer<KubeObject>[] = [];
   readonly #reconciler: ModelServiceReconciler;
   /** Last generation seen per ModelService uid: status-only changes do not trigger a reconcile. */
   readonly #generations = new Map<string, number>();
@@ -107,10 +110,19 @@ export class ModelServiceController {
     if (this.#started) return;
     this.#started = true;
     const { client, logger, namespace } = this.#options;
-    const scope = namespace === undefined ? {} : { namespace };
-    this.#informers.push(new Informer(client, TYPES.ModelService, (t, o) => this.#onModelService(t, o), logger, scope));
+    const informer = (type: ResourceType, handler: (type: ChangeType, object: KubeObject) => void, labelSelector?: string) =>
+      new Informer<KubeObject>({
+        what: type.plural,
+        listWatch: resourceListWatch<KubeObject>(client, type, namespace, labelSelector === undefined ? {} : { labelSelector }),
+        logger: logger.child({ informer: type.plural }),
+        onChange: (change: InformerChange<KubeObject>) => handler(CHANGE_TYPES[change.type], change.object),
+        backoff: { initialMs: 500, maxMs: 30_000 },
+        // A kind whose CRD is not installed is checked for now and then, without holding up readiness.
+        absentRetryMs: 30_000,
+      });
+    this.#informers.push(informer(TYPES.ModelService, (t, o) => this.#onModelService(t, o)));
     for (const type of OWNED_TYPES) {
-      this.#informers.push(new Informer(client, type, (t, o) => this.#onChild(t, o), logger, { ...scope, labelSelector: `app.kubernetes.io/managed-by=${FIELD_MANAGER},${OWNER_LABEL}` }));
+      this.#informers.push(informer(type, (t, o) => this.#onChild(t, o), `app.kubernetes.io/managed-by=${FIELD_MANAGER},${OWNER_LABEL}`));
     }
     for (const informer of this.#informers) informer.start();
     this.#resync = setInterval(() => {

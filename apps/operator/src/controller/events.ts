@@ -1,7 +1,7 @@
 // Kubernetes Events about a ModelService (core/v1), counted up when the same one repeats.
 import { createHash } from 'node:crypto';
 import type { Logger } from '@llmd/observability';
-import { isConflict, type KubeClient } from '../kube/client.js';
+import { isConflict, type KubeClient } from '@llmd/k8s';
 import { TYPES } from '../kube/types.js';
 import type { KubeObject } from '../render/types.js';
 
@@ -49,7 +49,7 @@ export class EventRecorder {
         });
       } catch (err) {
         if (!isConflict(err)) throw err;
-        const existing = (await this.#client.get(TYPES.Event, namespace, name)) as (KubeObject & { count?: number }) | undefined;
+        const existing = await this.#client.read<KubeObject & { count?: number }>(TYPES.Event, namespace, name);
         await this.#client.mergePatch(TYPES.Event, namespace, name, { count: (existing?.count ?? 1) + 1, lastTimestamp: now });
       }
     } catch (err) {

@@ -2,9 +2,9 @@
 // one field manager), delete children no longer wanted, write the status; on deletion, delete
 // every child and then let the ModelService go.
 import { fieldPath, ModelServiceSchema, type ModelService, type ModelServiceStatus } from '@llmd/k8s-api';
+import { isConflict, isNotFound, type KubeClient } from '@llmd/k8s';
 import type { Logger } from '@llmd/observability';
 import { isDeepStrictEqual } from 'node:util';
-import { isConflict, isNotFound, type KubeClient } from '../kube/client.js';
 import { OWNED_TYPES, typeOf, TYPES } from '../kube/types.js';
 import { childNames, childSelector, CLEANUP_FINALIZER, FIELD_MANAGER, renderChildren, type KubeObject, type RenderConfig } from '../render/index.js';
 import type { EventRecorder } from './events.js';
@@ -32,7 +32,7 @@ export class ModelServiceReconciler {
   async reconcile(key: string): Promise<HandlerResult | void> {
     const [namespace, name] = key.split('/') as [string, string];
     const log = this.#logger.child({ modelService: key });
-    const raw = await this.#client.get(TYPES.ModelService, namespace, name);
+    const raw = await this.#client.read<KubeObject>(TYPES.ModelService, namespace, name);
     if (!raw) {
       // Gone without our finalizer having run (e.g. it was removed by hand): clean up anyway.
       await this.#deleteChildren(namespace, name);
@@ -55,7 +55,7 @@ export class ModelServiceReconciler {
     let current = raw;
     if (!finalizers.includes(CLEANUP_FINALIZER)) {
       // The resourceVersion makes this fail rather than drop a finalizer someone else just added.
-      current = await this.#client.mergePatch(TYPES.ModelService, namespace, name, {
+      current = await this.#client.mergePatch<KubeObject>(TYPES.ModelService, namespace, name, {
         metadata: { finalizers: [...finalizers, CLEANUP_FINALIZER], resourceVersion: raw.metadata.resourceVersion },
       });
     }
@@ -75,7 +75,7 @@ export class ModelServiceReconciler {
     const stored = new Map<string, KubeObject>();
     for (const object of desired) {
       try {
-        stored.set(`${object.kind}/${object.metadata.name}`, await this.#client.apply(typeOf(object), object, FIELD_MANAGER, { force: true }));
+        stored.set(`${object.kind}/${object.metadata.name}`, await this.#client.apply<KubeObject>(typeOf(object), object, FIELD_MANAGER, { force: true }));
       } catch (err) {
         problems.push(`${object.kind} ${object.metadata.name}: ${describeApplyError(object, err)}`);
       }
@@ -116,7 +116,7 @@ export class ModelServiceReconciler {
     for (const type of OWNED_TYPES) {
       let items: KubeObject[];
       try {
-        items = (await this.#client.list(type, namespace, childSelector(msName))).items;
+        items = (await this.#client.list<KubeObject>(type, namespace, { labelSelector: childSelector(msName) })).items;
       } catch (err) {
         if (isNotFound(err)) continue; // the type is not served (its CRD is not installed)
         throw err;
@@ -135,7 +135,7 @@ export class ModelServiceReconciler {
     for (const type of OWNED_TYPES) {
       let items: KubeObject[];
       try {
-        items = (await this.#client.list(type, namespace, childSelector(msName))).items;
+        items = (await this.#client.list<KubeObject>(type, namespace, { labelSelector: childSelector(msName) })).items;
       } catch (err) {
         if (isNotFound(err)) continue;
         throw err;

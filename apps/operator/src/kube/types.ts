@@ -1,12 +1,7 @@
 // The resource types the operator reads and writes, with their REST names (no discovery needed).
+import type { ResourceType } from '@llmd/k8s';
 
-/** A resource type: how to address its objects. */
-export interface ResourceType {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly plural: string;
-  readonly namespaced: boolean;
-}
+export type { ResourceType };
 
 const t = (apiVersion: string, kind: string, plural: string, namespaced = true): ResourceType => ({ apiVersion, kind, plural, namespaced });
 

@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { PolicyDatastore } from '../datastore/policies.js';
 import type { EndpointDatastore } from '../datastore/types.js';
 import type { RouterOptions } from '../options.js';
-import { KubeClient, loadKubeConfig } from './client.js';
-import { LeaderElector, leaderElectionLeaseName, leaderIdentity } from './leader-election.js';
+import { KubeClient, LeaderElector, leaderIdentity, loadKubeConfig } from '@llmd/k8s';
+import { leaderElectionLeaseName } from './lease.js';
 import { KubernetesPolicySource } from './policy-source.js';
 import { KubernetesPoolDiscovery } from './pool-discovery.js';
 

@@ -1,7 +1,8 @@
 import { ConfigError } from '@llmd/cli';
 import { describe, expect, it } from 'vitest';
 import { parseRouterOptions, routerHelp, type RouterOptions } from '../options.js';
-import { leaderElectionLeaseName, microTime, validateLeaseTimings } from './leader-election.js';
+import { microTime, validateLeaseTimings } from '@llmd/k8s';
+import { leaderElectionLeaseName } from './lease.js';
 import { inferencePoolResource } from './pool.js';
 
 function run(argv: string[], env: NodeJS.ProcessEnv = {}): RouterOptions {

@@ -8,9 +8,7 @@ import {
 } from '@llmd/k8s-api';
 import type { Logger } from 'pino';
 import type { ModelRewriteRecord, ObjectiveRecord, PolicyDatastore } from '../datastore/policies.js';
-import { KubeApiError, type KubeClient } from './client.js';
-import { Informer, type BackoffOptions, type InformerChange, type KubeObject } from './informer.js';
-import { collectionListWatch } from './list-watch.js';
+import { collectionListWatch, Informer, KubeApiError, type BackoffOptions, type InformerChange, type KubeClient, type KubeObject } from '@llmd/k8s';
 import type { PoolIdentity } from './pool-discovery.js';
 
 /** The groups that serve InferenceObjective and InferenceModelRewrite, newest first (it wins a name clash). */

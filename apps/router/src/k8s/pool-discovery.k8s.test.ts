@@ -1,14 +1,13 @@
 // Kubernetes discovery against a real kube-apiserver + etcd (libs/testing-k8s). No scheduler or
 // kubelet runs: the test writes pod status itself, as a kubelet would.
 import { silentLogger } from '@llmd/observability';
-import { waitUntil } from '@llmd/testing';
+import { startTcpRelay, waitUntil } from '@llmd/testing';
 import { deleteObject, startControlPlane, type ControlPlane } from '@llmd/testing-k8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryDatastore } from '../datastore/in-memory.js';
-import type { KubeClient } from './client.js';
+import { KubeClient } from '@llmd/k8s';
 import { KubernetesPoolDiscovery } from './pool-discovery.js';
 import { ROUTER_CRDS, createNamespace, deletePod, podManifest, poolV1, setPodStatus, testClient } from './test-support/cluster.js';
-import { startTcpRelay } from './test-support/tcp-proxy.js';
 
 // Generous: a loaded 2-core machine runs the API server, etcd and several test files at once.
 const WAIT = 6000; // × 5 ms ticks = 30 s
@@ -195,8 +194,7 @@ describe('reconnection', () => {
 describe('start-up errors', () => {
   it('says when the router may not read InferencePools', async () => {
     const kc = plane.userKubeConfig('no-rights');
-    const { KubeClient: Client } = await import('./client.js');
-    const client = new Client(kc);
+    const client = new KubeClient(kc);
     const discovery = new KubernetesPoolDiscovery({ client, pool: { name: 'pool', namespace: 'default', group: 'inference.networking.k8s.io' }, logger: silentLogger() });
     await expect(discovery.start(new InMemoryDatastore())).rejects.toThrow(/403.*service account needs get\/list\/watch on inferencepools\.inference\.networking\.k8s\.io/);
     client.close();

@@ -1,9 +1,7 @@
 import type { Logger } from 'pino';
 import type { EndpointDatastore } from '../datastore/types.js';
-import { KubeApiError, KubeConfigError, type KubeClient } from './client.js';
+import { collectionListWatch, Informer, KubeApiError, KubeConfigError, objectKey, type BackoffOptions, type InformerChange, type KubeClient, type KubeObject } from '@llmd/k8s';
 import { podEndpoints, podExclusionReason, samePoolView, sameSelector, selectorQuery, type PodLike, type PoolView } from './endpoints.js';
-import { Informer, objectKey, type BackoffOptions, type InformerChange, type KubeObject } from './informer.js';
-import { collectionListWatch } from './list-watch.js';
 import { inferencePoolResource, poolViewOf } from './pool.js';
 
 /** Which InferencePool the router serves (`--pool-name`, `--pool-namespace`, `--pool-group`). */

@@ -7,7 +7,8 @@ import { postJson, startSimProcess, waitUntil, type SimProcess } from '@llmd/tes
 import { getObject, startControlPlane, type ControlPlane } from '@llmd/testing-k8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServingStatus } from '../extproc/health.js';
-import { leaderElectionLeaseName, type Lease } from './leader-election.js';
+import type { Lease } from '@llmd/k8s';
+import { leaderElectionLeaseName } from './lease.js';
 import { ROUTER_CRDS, createNamespace, podManifest, poolV1, setPodStatus } from './test-support/cluster.js';
 import { startRouterProcess, type RouterProcess } from './test-support/router-process.js';
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { ControlPlane } from '@llmd/testing-k8s';
 import { deleteObject } from '@llmd/testing-k8s';
-import { KubeClient } from '../client.js';
+import { KubeClient } from '@llmd/k8s';
 
 /** The repository's CRD folder. */
 export const CRD_DIR = fileURLToPath(new URL('../../../../../config/crd', import.meta.url));

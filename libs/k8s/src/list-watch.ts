@@ -1,4 +1,4 @@
-import type { KubeClient, KubeList } from './client.js';
+import { resourcePath, type KubeClient, type KubeList, type ResourceType } from './client.js';
 import type { KubeObject, ListWatch } from './informer.js';
 
 /** Page size of lists (the API server's continue tokens page through the rest). */
@@ -32,5 +32,25 @@ export function collectionListWatch<T extends KubeObject>(
       const timeoutSeconds = Math.floor(300 * (1 + random()));
       return client.watch<T>(path, { ...query, resourceVersion, allowWatchBookmarks: true, timeoutSeconds }, onEvent, signal);
     },
+  };
+}
+
+/**
+ * List+watch of one resource type (in a namespace, or everywhere), optionally by label selector.
+ * Listed items get the type's `apiVersion` and `kind`, which lists of built-in types leave out.
+ */
+export function resourceListWatch<T extends KubeObject>(
+  client: KubeClient,
+  type: ResourceType,
+  namespace: string | undefined,
+  options: { labelSelector?: string; random?: () => number } = {},
+): ListWatch<T> {
+  const inner = collectionListWatch<T>(client, resourcePath(type, namespace), { labelSelector: options.labelSelector || undefined }, options.random);
+  return {
+    async list(signal) {
+      const list = await inner.list(signal);
+      return { ...list, items: list.items.map((o) => ({ ...o, apiVersion: type.apiVersion, kind: type.kind })) };
+    },
+    watch: (resourceVersion, onEvent, signal) => inner.watch(resourceVersion, onEvent, signal),
   };
 }

@@ -1,8 +1,11 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { KubeApiError, KubeClient, KubeConfigError, loadKubeConfig } from './client.js';
+import { isConflict, isNotFound, KubeApiError, KubeClient, KubeConfigError, loadKubeConfig, resourcePath, type ResourceType } from './client.js';
 
 const KUBECONFIG = `
 apiVersion: v1
@@ -80,5 +83,55 @@ describe('KubeApiError', () => {
     expect(new KubeApiError('x', 410).gone).toBe(true);
     expect(new KubeApiError('x', 200, 'Expired').gone).toBe(true);
     expect(new KubeApiError('x', 500).gone).toBe(false);
+  });
+});
+
+describe('resourcePath', () => {
+  const deployment: ResourceType = { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', namespaced: true };
+  const node: ResourceType = { apiVersion: 'v1', kind: 'Node', plural: 'nodes', namespaced: false };
+  it('addresses core and grouped kinds, namespaced or not, with subresources', () => {
+    expect(resourcePath(deployment, 'a b', 'd', 'scale')).toBe('/apis/apps/v1/namespaces/a%20b/deployments/d/scale');
+    expect(resourcePath(deployment, undefined)).toBe('/apis/apps/v1/deployments');
+    expect(resourcePath(node, 'ignored', 'n1')).toBe('/api/v1/nodes/n1');
+  });
+});
+
+describe('typed requests', () => {
+  it('sends the content type each write needs, and maps 404 and 409', async () => {
+    const seen: { method: string; url: string; type: string | undefined }[] = [];
+    const server = createServer((req: IncomingMessage, res) => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', type: req.headers['content-type'] });
+      req.resume();
+      req.on('end', () => {
+        const status = req.method === 'GET' ? 404 : req.method === 'POST' ? 409 : 200;
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(status === 200 ? { items: [] } : { kind: 'Status', code: status, reason: status === 404 ? 'NotFound' : 'AlreadyExists', message: 'no' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const client = new KubeClient(kc, { userAgent: 'test', timeoutMs: 5000 });
+    const cm: ResourceType = { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true };
+    try {
+      expect(await client.read(cm, 'ns', 'a')).toBeUndefined();
+      await expect(client.create(cm, { metadata: { name: 'a', namespace: 'ns' } })).rejects.toSatisfy(isConflict);
+      await client.apply(cm, { metadata: { name: 'a', namespace: 'ns' } }, 'me', { subresource: 'status' });
+      await client.mergePatch(cm, 'ns', 'a', { data: {} });
+      await client.request('PATCH', '/api/v1/namespaces/ns/configmaps/a', { body: {} });
+      await expect(client.get('/x')).rejects.toSatisfy(isNotFound);
+      expect(seen.slice(2, 5)).toEqual([
+        { method: 'PATCH', url: '/api/v1/namespaces/ns/configmaps/a/status?fieldManager=me&force=true', type: 'application/apply-patch+yaml' },
+        { method: 'PATCH', url: '/api/v1/namespaces/ns/configmaps/a', type: 'application/merge-patch+json' },
+        { method: 'PATCH', url: '/api/v1/namespaces/ns/configmaps/a', type: 'application/merge-patch+json' },
+      ]);
+    } finally {
+      client.close();
+      server.close();
+    }
   });
 });

@@ -10,21 +10,24 @@ import { KubeConfig } from '@kubernetes/client-node';
 /** Where a pod finds its service account (the in-cluster configuration). */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-/** Which Kubernetes configuration to use, as the options resolved it (only `options.ts` reads the environment). */
+/** Which Kubernetes configuration to use, as a program's options resolved it (the library reads no environment). */
 export interface KubeConfigSource {
   /** `--kubeconfig`, else `$KUBECONFIG` (the first file of a `:`-separated list); null for none. */
   readonly kubeconfig: string | null;
   /** `--kube-context`: a context of the kubeconfig other than its current one. */
   readonly context?: string | null;
-  /** `$KUBERNETES_SERVICE_HOST` and `$KUBERNETES_SERVICE_PORT` when running in a pod. */
-  readonly inCluster?: { readonly host: string; readonly port: string } | null;
+  /**
+   * `$KUBERNETES_SERVICE_HOST` and `$KUBERNETES_SERVICE_PORT` when running in a pod; `true` lets
+   * client-node read them (and the service account) itself.
+   */
+  readonly inCluster?: { readonly host: string; readonly port: string } | boolean | null;
   /** Service account folder for the in-cluster configuration (tests point it elsewhere). */
   readonly serviceAccountDir?: string;
   /** The home folder holding `.kube/config`, the last resort. */
   readonly home?: string;
 }
 
-/** No usable Kubernetes configuration, or a cluster the router cannot work with (CRD missing, no permission). */
+/** No usable Kubernetes configuration, or a cluster a program cannot work with (CRD missing, no permission). */
 export class KubeConfigError extends Error {
   override readonly name = 'KubeConfigError';
 }
@@ -44,6 +47,12 @@ export function loadKubeConfig(source: KubeConfigSource): KubeConfig {
   };
   if (source.kubeconfig !== null) {
     fromFile(source.kubeconfig, '--kubeconfig or $KUBECONFIG');
+  } else if (source.inCluster === true) {
+    try {
+      kc.loadFromCluster();
+    } catch (cause) {
+      throw new KubeConfigError(`in-cluster configuration: ${(cause as Error).message}`, { cause });
+    }
   } else if (source.inCluster) {
     const dir = source.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
     const tokenFile = join(dir, 'token');
@@ -115,7 +124,47 @@ export interface KubeList<T> {
   readonly metadata?: { readonly resourceVersion?: string; readonly continue?: string };
 }
 
-type Query = Record<string, string | number | boolean | undefined>;
+/** Query parameters of a request; undefined values are left out. */
+export type Query = Record<string, string | number | boolean | undefined>;
+
+/** Whether an error is the API server answering 404 Not Found. */
+export const isNotFound = (err: unknown): boolean => err instanceof KubeApiError && err.status === 404;
+/** Whether an error is the API server answering 409 Conflict (a stale resourceVersion, or the object exists). */
+export const isConflict = (err: unknown): boolean => err instanceof KubeApiError && err.status === 409;
+
+/** A resource type and how to address it (no discovery: callers name their types). */
+export interface ResourceType {
+  readonly apiVersion: string;
+  readonly kind: string;
+  /** The plural of the REST path (`deployments`). */
+  readonly plural: string;
+  readonly namespaced: boolean;
+}
+
+/** The least an object written through the typed helpers carries. */
+export interface NamedObject {
+  readonly metadata: { readonly name: string; readonly namespace?: string };
+  readonly [key: string]: unknown;
+}
+
+/** Options of a {@link KubeClient}. */
+export interface KubeClientOptions {
+  /** Gives up on a (non-watch) request without an answer after this long; none by default. */
+  readonly timeoutMs?: number;
+  /** The `user-agent` header. */
+  readonly userAgent?: string;
+}
+
+/** The API path of a type's collection (no name) or of one object, or one of its subresources. */
+export function resourcePath(type: ResourceType, namespace: string | undefined, name?: string, subresource?: string): string {
+  const slash = type.apiVersion.indexOf('/');
+  let path = slash < 0 ? `/api/${type.apiVersion}` : `/apis/${type.apiVersion}`;
+  if (type.namespaced && namespace !== undefined) path += `/namespaces/${encodeURIComponent(namespace)}`;
+  path += `/${type.plural}`;
+  if (name !== undefined) path += `/${encodeURIComponent(name)}`;
+  if (subresource !== undefined) path += `/${subresource}`;
+  return path;
+}
 
 /**
  * A small JSON client of the Kubernetes API on top of client-node's configuration (TLS material,
@@ -129,10 +178,14 @@ export class KubeClient {
   readonly server: URL;
   readonly #agent: http.Agent;
   readonly #secure: boolean;
+  readonly #timeoutMs: number | undefined;
+  readonly #userAgent: string | undefined;
   #closed = false;
 
-  constructor(kubeConfig: KubeConfig) {
+  constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
     this.kubeConfig = kubeConfig;
+    this.#timeoutMs = options.timeoutMs;
+    this.#userAgent = options.userAgent;
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new KubeConfigError('the kubeconfig names no current cluster');
     try {
@@ -155,7 +208,10 @@ export class KubeClient {
     return this.request<T>('GET', path, { query });
   }
 
-  /** Sends one request and parses the JSON answer; a non-2xx answer throws {@link KubeApiError}. */
+  /**
+   * Sends one request and parses the JSON answer; a non-2xx answer throws {@link KubeApiError}.
+   * A body goes as JSON, a PATCH body as a JSON merge patch, unless `contentType` says otherwise.
+   */
   async request<T>(method: string, path: string, init: { query?: Query; body?: unknown; contentType?: string; signal?: AbortSignal } = {}): Promise<T> {
     const res = await this.#send(method, path, init);
     const text = await readAll(res);
@@ -218,6 +274,61 @@ export class KubeClient {
     });
   }
 
+  /** Reads one object of a type; undefined when it does not exist. */
+  async read<T = unknown>(type: ResourceType, namespace: string | undefined, name: string): Promise<T | undefined> {
+    try {
+      return await this.request<T>('GET', resourcePath(type, namespace, name));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Lists the objects of a type (in a namespace, or everywhere), optionally by label selector.
+   * Items get the type's `apiVersion` and `kind`, which lists of built-in types leave out.
+   */
+  async list<T = unknown>(type: ResourceType, namespace: string | undefined, options: { labelSelector?: string } = {}): Promise<{ items: T[]; resourceVersion: string }> {
+    const list = await this.get<KubeList<T>>(resourcePath(type, namespace), { labelSelector: options.labelSelector || undefined });
+    const items = (list.items ?? []).map((o) => ({ ...o, apiVersion: type.apiVersion, kind: type.kind }));
+    return { items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+  }
+
+  /** Creates an object. */
+  create<T = unknown>(type: ResourceType, object: NamedObject): Promise<T> {
+    return this.request<T>('POST', resourcePath(type, object.metadata.namespace), { body: object });
+  }
+
+  /** Replaces an object; its `metadata.resourceVersion`, if set, makes the write conditional. */
+  replace<T = unknown>(type: ResourceType, object: NamedObject): Promise<T> {
+    return this.request<T>('PUT', resourcePath(type, object.metadata.namespace, object.metadata.name), { body: object });
+  }
+
+  /** Server-side apply of an object (or, with `subresource: 'status'`, of its status) owned by `fieldManager`; returns it as stored. */
+  apply<T = unknown>(type: ResourceType, object: NamedObject, fieldManager: string, options: { force?: boolean; subresource?: 'status' } = {}): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(type, object.metadata.namespace, object.metadata.name, options.subresource), {
+      query: { fieldManager, force: options.force ?? true },
+      body: object,
+      contentType: 'application/apply-patch+yaml',
+    });
+  }
+
+  /** A JSON merge patch of an object, or of one of its subresources (`status`, `scale`). */
+  mergePatch<T = unknown>(type: ResourceType, namespace: string | undefined, name: string, patch: unknown, subresource?: string): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(type, namespace, name, subresource), { body: patch, contentType: 'application/merge-patch+json' });
+  }
+
+  /** Deletes an object in the background (its dependents after it); false when it was already gone. */
+  async delete(type: ResourceType, namespace: string | undefined, name: string): Promise<boolean> {
+    try {
+      await this.request('DELETE', resourcePath(type, namespace, name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
   /** Closes idle connections; later requests fail. */
   close(): void {
     this.#closed = true;
@@ -232,11 +343,12 @@ export class KubeClient {
     const opts: https.RequestOptions = { headers: {} };
     await this.kubeConfig.applyToHTTPSOptions(opts);
     const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.#userAgent !== undefined) headers['user-agent'] = this.#userAgent;
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
     let body: string | undefined;
     if (init.body !== undefined) {
       body = JSON.stringify(init.body);
-      headers['content-type'] = init.contentType ?? 'application/json';
+      headers['content-type'] = init.contentType ?? (method === 'PATCH' ? 'application/merge-patch+json' : 'application/json');
       headers['content-length'] = String(Buffer.byteLength(body));
     }
     const transport = this.#secure ? https : http;
@@ -252,7 +364,9 @@ export class KubeClient {
         ...(opts.auth ? { auth: opts.auth } : {}),
         ...tls,
         ...(init.signal ? { signal: init.signal } : {}),
+        ...(!init.stream && this.#timeoutMs !== undefined ? { timeout: this.#timeoutMs } : {}),
       });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.#timeoutMs} ms`)));
       req.on('response', resolve);
       req.on('error', (cause) => reject(new KubeApiError(`${method} ${path}: ${cause.message}`, 0, '', { cause })));
       if (init.stream) req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));

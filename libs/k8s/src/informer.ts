@@ -57,6 +57,11 @@ export interface InformerOptions<T extends KubeObject> {
   readonly backoff?: BackoffOptions;
   /** Random source for the jitter (tests pass a seeded one). */
   readonly random?: () => number;
+  /**
+   * When set, a list answered with 404 (the type is not served: its CRD is not installed) counts
+   * as an empty, synced list, and the next list follows after this pause instead of the back-off.
+   */
+  readonly absentRetryMs?: number;
 }
 
 /**
@@ -73,6 +78,7 @@ export class Informer<T extends KubeObject> {
   readonly #abort = new AbortController();
   #resourceVersion = '';
   #synced = false;
+  #absent = false;
   #running: Promise<void> | null = null;
   #failures = 0;
   #firstSync: { promise: Promise<void>; resolve: () => void };
@@ -89,6 +95,11 @@ export class Informer<T extends KubeObject> {
   /** True once a list has been applied. */
   get synced(): boolean {
     return this.#synced;
+  }
+
+  /** True while the API server does not serve the type (only with {@link InformerOptions.absentRetryMs}). */
+  get absent(): boolean {
+    return this.#absent;
   }
 
   /** The objects now known, by `namespace/name`. */
@@ -119,8 +130,22 @@ export class Informer<T extends KubeObject> {
     let watchStarted: number | null = null;
     while (!signal.aborted) {
       try {
-        const list = await this.#o.listWatch.list(signal);
+        let list: KubeList<T>;
+        try {
+          list = await this.#o.listWatch.list(signal);
+        } catch (err) {
+          if (this.#o.absentRetryMs === undefined || !(err instanceof KubeApiError && err.status === 404) || signal.aborted) throw err;
+          if (!this.#absent) log.info({ what: this.#o.what }, 'the type is not served; checking again later');
+          this.#absent = true;
+          this.#replace([]);
+          this.#synced = true;
+          this.#firstSync.resolve();
+          this.#failures = 0;
+          await sleep(this.#o.absentRetryMs, signal);
+          continue;
+        }
         if (signal.aborted) return;
+        this.#absent = false;
         this.#replace(list.items);
         this.#resourceVersion = list.metadata?.resourceVersion ?? '';
         this.lists++;

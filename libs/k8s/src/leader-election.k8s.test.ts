@@ -1,12 +1,11 @@
 // Leader election between electors in this process, on a real Lease of a real API server.
 import { silentLogger } from '@llmd/observability';
-import { waitUntil } from '@llmd/testing';
+import { startTcpRelay, waitUntil } from '@llmd/testing';
 import { getObject, startControlPlane, type ControlPlane } from '@llmd/testing-k8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from './client.js';
 import { LeaderElector, type Lease } from './leader-election.js';
 import { testClient } from './test-support/cluster.js';
-import { startTcpRelay } from './test-support/tcp-proxy.js';
 
 // Short timings so a test takes seconds; bounds below are derived from them, with a wide margin.
 const timings = { leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 200 };
@@ -92,6 +91,41 @@ describe('LeaderElector', () => {
     expect(a.isLeader).toBe(false);
     expect(changes).toEqual([true, false]);
     await Promise.all([a.stop(), b.stop()]);
+    cutOff.close();
+    direct.close();
+  });
+
+  it('tells why leadership ended: lost to another holder, or stopped', async () => {
+    const url = new URL(plane.server);
+    await using relay = await startTcpRelay(url.hostname, Number(url.port));
+    const cutOff = testClient(plane, relay.port);
+    const direct = testClient(plane);
+    const events: string[] = [];
+    const make = (client: KubeClient, who: string) =>
+      new LeaderElector({
+        client,
+        namespace: 'default',
+        name: 'reasons',
+        logger: silentLogger(),
+        onStartedLeading: () => events.push(`${who}:started`),
+        onStoppedLeading: (reason) => events.push(`${who}:${reason}`),
+        ...timings,
+      });
+    const a = make(cutOff, 'a');
+    const b = make(direct, 'b');
+    // Without an identity each gets its own, from the host name.
+    expect(a.identity).not.toBe(b.identity);
+    a.start();
+    await waitUntil(() => a.isLeader, 'a to lead', TAKEOVER_TICKS);
+    b.start();
+    await relay.cut();
+    await waitUntil(() => b.isLeader && !a.isLeader, 'b to take over', TAKEOVER_TICKS);
+    await relay.restore();
+    await Promise.all([a.stop(), b.stop()]);
+    // a's step-down and b's takeover race on a loaded machine; each one's own order is fixed.
+    expect(events.filter((e) => e.startsWith('a:'))).toEqual(['a:started', 'a:lost']);
+    expect(events.filter((e) => e.startsWith('b:'))).toEqual(['b:started', 'b:stopped']);
+    expect((await lease('reasons'))?.spec?.holderIdentity ?? '').toBe('');
     cutOff.close();
     direct.close();
   });

@@ -4,18 +4,13 @@ import type { Logger } from 'pino';
 import { KubeApiError, type KubeClient } from './client.js';
 import { sleep } from './sleep.js';
 
-/** controller-runtime's defaults, which upstream's EPP runs with. */
+/** controller-runtime's defaults. */
 export const DEFAULT_LEASE_DURATION_MS = 15_000;
 export const DEFAULT_RENEW_DEADLINE_MS = 10_000;
 export const DEFAULT_RETRY_PERIOD_MS = 2_000;
 
 /** client-go's jitter factor on the retry period of replicas that are not leading. */
 const JITTER = 1.2;
-
-/** The Lease upstream's llm-d router elects on: one per pool, in the pool's namespace. */
-export function leaderElectionLeaseName(poolNamespace: string, poolName: string): string {
-  return `epp-${poolNamespace}-${poolName}.llm-d.ai`;
-}
 
 /** An identity unique to this process: the pod (or host) name and a random suffix, as controller-runtime makes it. */
 export function leaderIdentity(podName: string | null): string {
@@ -41,7 +36,8 @@ export interface LeaderElectorOptions {
   readonly client: KubeClient;
   readonly namespace: string;
   readonly name: string;
-  readonly identity: string;
+  /** Written as the holder; unique per process (default: {@link leaderIdentity} of the host name). */
+  readonly identity?: string;
   /** How long a lease holds without renewal before another replica may take it (default 15s). */
   readonly leaseDurationMs?: number;
   /** How long the leader keeps trying to renew before it steps down (default 10s). */
@@ -49,8 +45,15 @@ export interface LeaderElectorOptions {
   /** Pause between attempts (default 2s). */
   readonly retryPeriodMs?: number;
   readonly logger: Logger;
-  /** Called when this replica becomes the leader and when it stops being it. */
+  /** Called when this replica becomes the leader and when it stops being it (also on `stop`). */
   readonly onChange?: (leading: boolean) => void;
+  /** Called when this replica becomes the leader. */
+  readonly onStartedLeading?: () => void;
+  /**
+   * Called when this replica stops being the leader: `lost` when it stepped down (renewal failed,
+   * another holder), `stopped` when `stop` ended it.
+   */
+  readonly onStoppedLeading?: (reason: 'lost' | 'stopped') => void;
   /** Monotonic clock in ms (tests inject one). */
   readonly now?: () => number;
   readonly random?: () => number;
@@ -98,14 +101,14 @@ export class LeaderElector {
 
   constructor(options: LeaderElectorOptions) {
     this.#o = options;
-    this.identity = options.identity;
+    this.identity = options.identity ?? leaderIdentity(null);
     this.leaseDurationMs = options.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS;
     this.renewDeadlineMs = options.renewDeadlineMs ?? DEFAULT_RENEW_DEADLINE_MS;
     this.retryPeriodMs = options.retryPeriodMs ?? DEFAULT_RETRY_PERIOD_MS;
     validateLeaseTimings(this.leaseDurationMs, this.renewDeadlineMs, this.retryPeriodMs);
     this.#now = options.now ?? (() => performance.now());
     this.#random = options.random ?? Math.random;
-    this.#logger = options.logger.child({ component: 'leader-election', lease: `${options.namespace}/${options.name}`, identity: options.identity });
+    this.#logger = options.logger.child({ component: 'leader-election', lease: `${options.namespace}/${options.name}`, identity: this.identity });
     this.#path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(options.namespace)}/leases`;
   }
 
@@ -129,7 +132,7 @@ export class LeaderElector {
     const wasLeading = this.#leading;
     this.#abort.abort();
     await this.#running;
-    if (wasLeading) this.#setLeading(false);
+    if (wasLeading) this.#setLeading(false, 'stopped');
     if (wasLeading && options.release !== false) await this.#release();
   }
 
@@ -163,16 +166,18 @@ export class LeaderElector {
         }
       }
       if (signal.aborted) return;
-      this.#setLeading(false);
+      this.#setLeading(false, 'lost');
     }
   }
 
-  #setLeading(leading: boolean): void {
+  #setLeading(leading: boolean, reason: 'lost' | 'stopped' = 'lost'): void {
     if (this.#leading === leading) return;
     this.#leading = leading;
     this.#logger.info(leading ? 'became the leader' : 'stopped being the leader');
     try {
       this.#o.onChange?.(leading);
+      if (leading) this.#o.onStartedLeading?.();
+      else this.#o.onStoppedLeading?.(reason);
     } catch (err) {
       this.#logger.error({ err }, 'leader-election handler threw');
     }
