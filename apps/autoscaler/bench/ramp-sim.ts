@@ -4,6 +4,7 @@
 // scaling policy decides the replicas. Nothing waits on the wall clock, so half an hour of traffic
 // replays in seconds, and every policy sees exactly the same arrivals.
 import type { DirectScrapeSource } from '../dist/local/direct-source.js';
+import { seededRandom } from '@llmd/cli';
 
 // --- The engine model, loaded from the built simulator (apps never import each other's source). ---
 
@@ -85,21 +86,9 @@ export interface TraceRequest {
   readonly outputTokens: number;
 }
 
-/** A seeded generator (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Poisson arrivals following the profile (thinning), with uniform prompt and output lengths. */
 export function makeTrace(profile: RateProfile, durationS: number, seed: number, prompt: [number, number], output: [number, number]): TraceRequest[] {
-  const rand = seeded(seed);
+  const rand = seededRandom(seed);
   const peak = Math.max(...profile.map(([, r]) => r));
   const out: TraceRequest[] = [];
   let t = 0;
@@ -186,7 +175,7 @@ export class SimCluster {
   scaleTo(n: number, warm = false): void {
     const now = this.clock.now();
     while (this.live().length < n) {
-      const engine = new this.#mod.Engine(this.#o.engineOptions, { clock: this.clock, hasher, events: noEvents, random: seeded(this.#pods + 1) });
+      const engine = new this.#mod.Engine(this.#o.engineOptions, { clock: this.clock, hasher, events: noEvents, random: seededRandom(this.#pods + 1) });
       this.replicas.push({
         pod: `variant-bench-${this.#pods++}`,
         engine,

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.js';
 
 /** One endpoint Prometheus scrapes, with the labels its series get (e.g. `namespace`, `pod`). */
 export interface PrometheusTarget {
@@ -44,18 +44,6 @@ export interface PrometheusServer extends AsyncDisposable {
   activeTargets(): Promise<Array<{ scrapeUrl: string; health: string; labels: Record<string, string> }>>;
   /** Stops the server, waits for it to exit and removes its directory. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address for a probe socket');
-  return address.port;
 }
 
 function targetGroups(targets: readonly PrometheusTarget[]): string {
