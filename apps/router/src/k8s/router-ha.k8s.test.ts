@@ -65,11 +65,20 @@ async function startReplica(name: string): Promise<RouterProcess> {
   return r;
 }
 
-/** Readiness as both probes see it; they must agree. */
+/**
+ * Readiness as both probes see it; they must agree. The two are read one after the other, so a read
+ * that straddles a change of leader can see them differ: such a pair is read again, and only a
+ * disagreement that persists fails the test.
+ */
 async function ready(r: RouterProcess): Promise<boolean> {
-  const [http, grpc] = await Promise.all([r.httpReady(), r.grpcHealth('readiness')]);
-  if (http !== (grpc === ServingStatus.SERVING)) throw new Error(`/readyz says ${http} but gRPC readiness says ${grpc}`);
-  return http;
+  let last = '';
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const [http, grpc] = await Promise.all([r.httpReady(), r.grpcHealth('readiness')]);
+    if (http === (grpc === ServingStatus.SERVING)) return http;
+    last = `/readyz says ${http} but gRPC readiness says ${grpc}`;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(last);
 }
 
 async function holder(): Promise<string> {
