@@ -8,7 +8,6 @@
 // Part B, three processes (simulators, router, this load generator): time to first token of a
 // high-priority request, unloaded and while a low-priority flood keeps the pool over capacity:
 // without flow control, with strict priority, and with priority-holdback keeping room.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -21,7 +20,7 @@ import { loadRouterConfig } from '../dist/app.js';
 import { createEndpointMetadata, InMemoryDatastore } from '../dist/datastore/index.js';
 import { RouterDirector } from '../dist/director/index.js';
 import { flowControlObserver, RouterMetrics } from '../dist/metrics/router-metrics.js';
-import { benchArgs, percentile, writeReport } from './common.ts';
+import { benchArgs, percentile, startProcess, stopProcesses, writeReport } from './common.ts';
 
 const args = benchArgs();
 const iterations = Number(args.get('iterations') ?? 5000);
@@ -84,37 +83,11 @@ const offMean = partA[0]?.meanMs ?? 0;
 
 // ---- Part B ----
 
-const children: ChildProcess[] = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
-
-/** Starts a node process and resolves with its first JSON log line whose msg is `ready`. */
-function start(script: string, argv: string[], ready: string): Promise<{ entry: Record<string, unknown>; child: ChildProcess }> {
-  const child = spawn(process.execPath, [script, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    child.on('exit', (c) => reject(new Error(`${script} exited ${c}`)));
-    child.stdout?.on('data', (c: Buffer) => {
-      buf += c.toString();
-      for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const e = JSON.parse(line) as Record<string, unknown>;
-          if (e.msg === ready) resolve({ entry: e, child });
-        } catch {
-          // not JSON
-        }
-      }
-    });
-  });
-}
-
 const SERVERS = 2;
 const BATCH = 32; // per server: the simulator's running batch (--max-num-seqs)
 const SLOTS = 8; // per server: the router's cap (concurrency-detector maxConcurrency)
 const FLOOD = 96; // closed-loop low-priority streams: above the router's cap and the servers' batches
-const sim = await start(
+const sim = await startProcess(
   simMain,
   [
     '--model', 'Qwen/Qwen3-0.6B', '--preset', 'qwen3-0.6b/h100', '--host', '127.0.0.1', '--port', '0', '--seed', '1', '--data-parallel-size', String(SERVERS),
@@ -173,7 +146,7 @@ function stream(port: number, objective: string, maxTokens: number): Promise<{ t
 }
 
 async function scenario(name: string, mode: Mode, flood: boolean) {
-  const router = await start(routerMain, ['--config-text', configFor(mode), '--endpoints-file', join(dir, 'endpoints.yaml'), '--objectives-file', join(dir, 'objectives.yaml'), '--host', '127.0.0.1', '--proxy-port', '0', '--grpc-port', '0', '--grpc-health-port', '0', '--metrics-port', '0', '--secure-serving=false', '--log-level', 'info'], 'router listening');
+  const router = await startProcess(routerMain, ['--config-text', configFor(mode), '--endpoints-file', join(dir, 'endpoints.yaml'), '--objectives-file', join(dir, 'objectives.yaml'), '--host', '127.0.0.1', '--proxy-port', '0', '--grpc-port', '0', '--grpc-health-port', '0', '--metrics-port', '0', '--secure-serving=false', '--log-level', 'info'], 'router listening');
   const port = (router.entry.ports as { proxy: number }).proxy;
   let stop = false;
   let floodDone = 0;
@@ -225,5 +198,5 @@ writeReport(jsonOut, {
   },
   machine: { node: process.version },
 });
-children.forEach((c) => c.kill('SIGTERM'));
+stopProcesses();
 process.exit(0);

@@ -2,13 +2,12 @@
 // for 10 s, non-streamed completions of one token) to a simulated server directly, then through the
 // router's proxy, and compares the latency distributions. Run after a build:
 //   node apps/router/bench/proxy.bench.ts [--rate 500] [--seconds 10] [--json out.json]
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchArgs, percentile, writeReport } from './common.ts';
+import { benchArgs, percentile, startProcess, stopProcesses, writeReport } from './common.ts';
 
 const args = benchArgs();
 const rate = Number(args.get('rate') ?? 500);
@@ -16,38 +15,12 @@ const seconds = Number(args.get('seconds') ?? 10);
 const jsonOut = args.get('json') ?? fileURLToPath(new URL('../dist/bench/proxy.json', import.meta.url));
 const simMain = fileURLToPath(new URL('../../inference-sim/dist/main.js', import.meta.url));
 const routerMain = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-const children: ChildProcess[] = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
-
-/** Starts a node process and resolves with its first JSON log line whose msg is `ready`. */
-function start(script: string, argv: string[], ready: string): Promise<Record<string, unknown>> {
-  const child = spawn(process.execPath, [script, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    child.on('exit', (c) => reject(new Error(`${script} exited ${c}`)));
-    child.stdout?.on('data', (c: Buffer) => {
-      buf += c.toString();
-      for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const e = JSON.parse(line) as Record<string, unknown>;
-          if (e.msg === ready) resolve(e);
-        } catch {
-          // not JSON
-        }
-      }
-    });
-  });
-}
-
-const sim = await start(simMain, ['--model', 'Qwen/Qwen3-0.6B', '--preset', 'qwen3-0.6b/h100', '--host', '127.0.0.1', '--port', '0', '--seed', '1'], 'simulator listening');
+const { entry: sim } = await startProcess(simMain, ['--model', 'Qwen/Qwen3-0.6B', '--preset', 'qwen3-0.6b/h100', '--host', '127.0.0.1', '--port', '0', '--seed', '1'], 'simulator listening');
 const simUrl = (sim.urls as string[])[0] as string;
 const dir = mkdtempSync(join(tmpdir(), 'proxy-bench-'));
 const file = join(dir, 'endpoints.yaml');
 writeFileSync(file, `endpoints:\n- name: sim-0\n  address: "127.0.0.1"\n  port: ${new URL(simUrl).port}\n`);
-const router = await start(routerMain, ['--endpoints-file', file, '--host', '127.0.0.1', '--proxy-port', '0', '--grpc-port', '0', '--grpc-health-port', '0', '--metrics-port', '0', '--secure-serving=false'], 'router listening');
+const { entry: router } = await startProcess(routerMain, ['--endpoints-file', file, '--host', '127.0.0.1', '--proxy-port', '0', '--grpc-port', '0', '--grpc-health-port', '0', '--metrics-port', '0', '--secure-serving=false'], 'router listening');
 const proxyUrl = `http://127.0.0.1:${(router.ports as { proxy: number }).proxy}`;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
@@ -92,4 +65,4 @@ writeReport(jsonOut, {
   results: { directMs: summary(direct), proxiedMs: summary(proxied), addedP50Ms: percentile(proxied, 50) - percentile(direct, 50) },
   machine: { node: process.version },
 });
-children.forEach((c) => c.kill('SIGTERM'));
+stopProcesses();
